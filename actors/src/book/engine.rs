@@ -1,0 +1,342 @@
+//! The matching engine's state, its single entry point [`MatchingEngine::apply`], read-only
+//! queries, and the linking primitives every operation is built from.
+
+use rustc_hash::FxHashMap;
+
+use super::arena::{AccountOrders, Level, NIL, OrderNode, Slab};
+use super::ladder::Ladder;
+use super::limits::BookLimits;
+use crate::model::{
+    AccountId, BookCommand, BookEvent, BookInput, EventKind, LevelChanged, OrderId, Price, Qty,
+    RejectReason, Side,
+};
+
+/// What one or more applied inputs produced. Callers keep one and reuse it across commands (and
+/// across a whole journal batch), so producing events never allocates in the steady state.
+#[derive(Debug, Default)]
+pub struct EngineOutput {
+    /// Events in sequence order.
+    pub events: Vec<BookEvent>,
+    /// Ids of a bulk cancel that could not be canceled, with why.
+    pub cancel_failures: Vec<(OrderId, RejectReason)>,
+}
+
+impl EngineOutput {
+    pub fn with_capacity(events: usize) -> Self {
+        EngineOutput { events: Vec::with_capacity(events), cancel_failures: Vec::new() }
+    }
+
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.cancel_failures.clear();
+    }
+}
+
+/// Hands out event sequence numbers and stamps events with the current command's time.
+#[derive(Debug, Default)]
+pub(super) struct Sequencer {
+    pub last_event_seq: u64,
+    pub ts_ns: u64,
+}
+
+impl Sequencer {
+    pub fn emit(&mut self, events: &mut Vec<BookEvent>, kind: EventKind) {
+        self.last_event_seq += 1;
+        events.push(BookEvent { seq: self.last_event_seq, ts_ns: self.ts_ns, kind });
+    }
+}
+
+/// A public view of one resting order (also the unit of a snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RestingOrder {
+    pub order_id: OrderId,
+    pub account_id: AccountId,
+    pub side: Side,
+    pub price: Price,
+    pub open_qty: Qty,
+    /// Event sequence at which the order took its place in the queue.
+    pub priority_seq: u64,
+    pub self_trade_prevention: crate::model::SelfTradePrevention,
+    pub post_only: bool,
+}
+
+impl From<&OrderNode> for RestingOrder {
+    fn from(node: &OrderNode) -> Self {
+        RestingOrder {
+            order_id: node.id,
+            account_id: node.account_id,
+            side: node.side,
+            price: node.price,
+            open_qty: node.open_qty,
+            priority_seq: node.priority_seq,
+            self_trade_prevention: node.self_trade_prevention,
+            post_only: node.post_only,
+        }
+    }
+}
+
+/// The order book of one symbol: price-time priority matching with exact integer money.
+///
+/// Pure: no clock, no I/O, no randomness. Its state is a function of the inputs applied, so the
+/// same input log always yields byte-identical events and the same [`state_hash`].
+///
+/// [`state_hash`]: MatchingEngine::state_hash
+#[derive(Debug)]
+pub struct MatchingEngine {
+    pub(super) limits: BookLimits,
+    pub(super) orders: Slab<OrderNode>,
+    pub(super) order_index: FxHashMap<OrderId, u32>,
+    pub(super) levels: Slab<Level>,
+    pub(super) bids: Ladder,
+    pub(super) asks: Ladder,
+    pub(super) accounts: FxHashMap<AccountId, AccountOrders>,
+    pub(super) reference_price: Option<Price>,
+    pub(super) last_input_seq: u64,
+    pub(super) last_trade_id: u64,
+    pub(super) sequencer: Sequencer,
+}
+
+impl MatchingEngine {
+    pub fn new(limits: BookLimits) -> Self {
+        let reserved = limits.capacity.orders_preallocated.min(limits.capacity.orders_max) as usize;
+        let mut order_index = FxHashMap::default();
+        order_index.reserve(reserved);
+        let mut accounts = FxHashMap::default();
+        accounts.reserve(reserved.min(1 << 16));
+        MatchingEngine {
+            limits,
+            orders: Slab::with_capacity(reserved),
+            order_index,
+            levels: Slab::with_capacity(reserved.min(1 << 16)),
+            bids: Ladder::with_capacity(Side::Buy, reserved.min(1 << 16)),
+            asks: Ladder::with_capacity(Side::Sell, reserved.min(1 << 16)),
+            accounts,
+            reference_price: None,
+            last_input_seq: 0,
+            last_trade_id: 0,
+            sequencer: Sequencer::default(),
+        }
+    }
+
+    /// Applies one input and appends its events to `out`. An input out of sequence is refused
+    /// with nothing changed; any other refusal still consumes the input (it is in the log).
+    pub fn apply(&mut self, input: &BookInput, out: &mut EngineOutput) -> Result<(), RejectReason> {
+        if input.input_seq != self.last_input_seq + 1 {
+            return Err(RejectReason::InputOutOfSequence);
+        }
+        self.last_input_seq = input.input_seq;
+        self.sequencer.ts_ns = input.ts_ns;
+        let result = match &input.command {
+            BookCommand::Place(order) => self.place(order, &mut out.events),
+            BookCommand::Cancel(cancel) => {
+                self.cancel(cancel.account_id, cancel.order_id, &mut out.events)
+            }
+            BookCommand::CancelMany(cancel) => {
+                self.cancel_many(cancel.account_id, &cancel.order_ids, out);
+                Ok(())
+            }
+            BookCommand::CancelAll(cancel) => {
+                self.cancel_all(cancel.account_id, &mut out.events);
+                Ok(())
+            }
+            BookCommand::Amend(amend) => self.amend(amend, &mut out.events),
+            BookCommand::SetReferencePrice(price) => self.set_reference_price(*price),
+        };
+        self.check_invariants();
+        result
+    }
+
+    fn set_reference_price(&mut self, price: Price) -> Result<(), RejectReason> {
+        if price < self.limits.min_price || price > self.limits.max_price {
+            return Err(RejectReason::PriceOutOfRange);
+        }
+        self.reference_price = Some(price);
+        Ok(())
+    }
+
+    pub fn limits(&self) -> &BookLimits {
+        &self.limits
+    }
+
+    pub fn last_input_seq(&self) -> u64 {
+        self.last_input_seq
+    }
+
+    /// The sequence of the last event emitted: REST depth's `lastUpdateId`.
+    pub fn last_event_seq(&self) -> u64 {
+        self.sequencer.last_event_seq
+    }
+
+    pub fn reference_price(&self) -> Option<Price> {
+        self.reference_price
+    }
+
+    pub fn best_bid(&self) -> Option<(Price, Qty)> {
+        self.bids.best().map(|level| (self.levels[level].price, self.levels[level].total_qty))
+    }
+
+    pub fn best_ask(&self) -> Option<(Price, Qty)> {
+        self.asks.best().map(|level| (self.levels[level].price, self.levels[level].total_qty))
+    }
+
+    pub fn open_order_count(&self) -> u32 {
+        self.orders.len()
+    }
+
+    pub fn order(&self, order_id: OrderId) -> Option<RestingOrder> {
+        self.order_index.get(&order_id).map(|&index| RestingOrder::from(&self.orders[index]))
+    }
+
+    pub fn account_open_order_count(&self, account_id: AccountId) -> u32 {
+        self.accounts.get(&account_id).map_or(0, |entry| entry.count)
+    }
+
+    /// An account's resting orders in priority order.
+    pub fn account_orders(&self, account_id: AccountId) -> impl Iterator<Item = RestingOrder> + '_ {
+        let mut cursor = self.accounts.get(&account_id).map_or(NIL, |entry| entry.head);
+        std::iter::from_fn(move || {
+            (cursor != NIL).then(|| {
+                let node = &self.orders[cursor];
+                cursor = node.account_next;
+                RestingOrder::from(node)
+            })
+        })
+    }
+
+    pub(super) fn ladder(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
+    pub(super) fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    /// Whether an order on `side` at `price` would trade against the best opposite level.
+    pub(super) fn would_cross(&self, side: Side, price: Price) -> bool {
+        match side {
+            Side::Buy => self.best_ask().is_some_and(|(ask, _)| ask <= price),
+            Side::Sell => self.best_bid().is_some_and(|(bid, _)| bid >= price),
+        }
+    }
+
+    /// Puts a new resting order at the back of its level and of its account's list, and emits
+    /// the level's new total.
+    pub(super) fn rest(&mut self, mut node: OrderNode, events: &mut Vec<BookEvent>) {
+        node.priority_seq = self.sequencer.last_event_seq;
+        let level = match self.ladder(node.side).find(node.price) {
+            Ok(level) => level,
+            Err(position) => {
+                let level = self.levels.insert(Level {
+                    price: node.price,
+                    side: node.side,
+                    total_qty: Qty::ZERO,
+                    order_count: 0,
+                    head: NIL,
+                    tail: NIL,
+                });
+                self.ladder_mut(node.side).insert(position, node.price, level);
+                level
+            }
+        };
+        node.level = level;
+        node.prev = self.levels[level].tail;
+        node.next = NIL;
+        let account = self.accounts.entry(node.account_id).or_insert(AccountOrders {
+            head: NIL,
+            tail: NIL,
+            count: 0,
+        });
+        node.account_prev = account.tail;
+        node.account_next = NIL;
+        let index = self.orders.insert(node);
+        let account = self.accounts.get_mut(&node.account_id).expect("entry made above");
+        if account.tail == NIL {
+            account.head = index;
+        } else {
+            self.orders[account.tail].account_next = index;
+        }
+        account.tail = index;
+        account.count += 1;
+        let level_node = &mut self.levels[level];
+        if level_node.tail == NIL {
+            level_node.head = index;
+        } else {
+            self.orders[level_node.tail].next = index;
+        }
+        level_node.tail = index;
+        level_node.order_count += 1;
+        level_node.total_qty.0 += node.open_qty.0;
+        let previous = self.order_index.insert(node.id, index);
+        debug_assert!(previous.is_none(), "order ids are checked unique before resting");
+        self.emit_level(level, events);
+    }
+
+    /// Takes a resting order out of both lists, the index and the slab, and its open quantity
+    /// out of its level. The level itself is left for [`Self::settle_level`].
+    pub(super) fn unlink(&mut self, index: u32) -> OrderNode {
+        let node = self.orders[index];
+        let level = &mut self.levels[node.level];
+        level.total_qty.0 -= node.open_qty.0;
+        level.order_count -= 1;
+        if node.prev == NIL {
+            level.head = node.next;
+        } else {
+            self.orders[node.prev].next = node.next;
+        }
+        if node.next == NIL {
+            level.tail = node.prev;
+        } else {
+            self.orders[node.next].prev = node.prev;
+        }
+        let account = self.accounts.get_mut(&node.account_id).expect("resting order's account");
+        account.count -= 1;
+        if account.count == 0 {
+            self.accounts.remove(&node.account_id);
+        } else {
+            if node.account_prev == NIL {
+                account.head = node.account_next;
+            } else {
+                self.orders[node.account_prev].account_next = node.account_next;
+            }
+            if node.account_next == NIL {
+                account.tail = node.account_prev;
+            } else {
+                self.orders[node.account_next].account_prev = node.account_prev;
+            }
+        }
+        self.order_index.remove(&node.id);
+        self.orders.remove(index);
+        node
+    }
+
+    /// Emits a level's new total and drops the level if it is empty.
+    pub(super) fn settle_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
+        self.emit_level(level, events);
+        let node = self.levels[level];
+        if node.order_count == 0 {
+            debug_assert_eq!(node.total_qty, Qty::ZERO);
+            self.ladder_mut(node.side).remove(node.price);
+            self.levels.remove(level);
+        }
+    }
+
+    fn emit_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
+        let node = &self.levels[level];
+        let change = LevelChanged { side: node.side, price: node.price, qty: node.total_qty };
+        self.sequencer.emit(events, EventKind::LevelChanged(change));
+    }
+
+    /// Money invariant, always on: the book is never crossed after a command.
+    fn check_invariants(&self) {
+        if let (Some((bid, _)), Some((ask, _))) = (self.best_bid(), self.best_ask()) {
+            assert!(bid < ask, "book crossed: best bid {bid:?} >= best ask {ask:?}");
+        }
+        debug_assert_eq!(self.order_index.len(), self.orders.len() as usize);
+    }
+}

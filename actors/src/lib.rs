@@ -1,0 +1,12 @@
+//! `exchange-actors`: the trading core of the exchange.
+//!
+//! - [`model`]: fixed-point numbers, ids, symbol specs, commands and events (pure data).
+//! - [`book`]: the matching engine of one symbol (pure) — price-time priority, O(1) cancel,
+//!   O(1) best bid/ask, deterministic snapshots.
+//!
+//! Every pure state machine here takes time, ids and sequence numbers as inputs and returns
+//! ordered events; the actor shells (added with the actors) journal and publish them. This crate
+//! never depends on a database, broker or web framework: those live behind `ports` in the server.
+
+pub mod book;
+pub mod model;

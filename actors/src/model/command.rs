@@ -1,0 +1,77 @@
+//! Commands to one symbol's book. Time, ids and the input sequence come in with the command,
+//! so the engine needs no clock and replaying the input log reproduces every event.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AccountId, ClientOrderId, OrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention,
+    Side, TimeInForce,
+};
+
+/// One input to a symbol's book, in journal order. `input_seq` must be exactly one more than the
+/// last input the book applied; the engine refuses anything else without changing state, so a
+/// replayed or duplicated input can never be applied twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookInput {
+    pub input_seq: u64,
+    pub ts_ns: u64,
+    pub command: BookCommand,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BookCommand {
+    Place(PlaceOrder),
+    Cancel(CancelOrder),
+    /// Many ids of one account in one command (bulk cancel); unknown ids are reported, the
+    /// others canceled.
+    CancelMany(CancelOrders),
+    /// Every open order of one account on this symbol.
+    CancelAll(CancelAccountOrders),
+    Amend(AmendOrder),
+    /// Sets the reference price the price band is measured from (last trade price otherwise).
+    SetReferencePrice(Price),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    pub order_id: OrderId,
+    pub account_id: AccountId,
+    pub client_order_id: ClientOrderId,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub time_in_force: TimeInForce,
+    /// Limit price; `None` for market orders.
+    pub price: Option<Price>,
+    pub quantity: OrderQuantity,
+    pub self_trade_prevention: SelfTradePrevention,
+    /// Only reduces a position (perpetuals); the account shard enforces it, the book carries it.
+    pub reduce_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelOrder {
+    pub account_id: AccountId,
+    pub order_id: OrderId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelOrders {
+    pub account_id: AccountId,
+    pub order_ids: Vec<OrderId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelAccountOrders {
+    pub account_id: AccountId,
+}
+
+/// Changes a resting order's price and open quantity. Same price with a smaller quantity keeps
+/// the order's place in the queue; any other change moves it to the back (and it may trade).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendOrder {
+    pub account_id: AccountId,
+    pub order_id: OrderId,
+    pub new_price: Price,
+    /// The new open (unfilled) quantity.
+    pub new_qty: Qty,
+}

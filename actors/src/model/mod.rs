@@ -1,0 +1,33 @@
+//! The vocabulary of the trading core: fixed-point numbers, ids, symbol specifications,
+//! commands and events. Pure data with exact conversions; no I/O, no clock.
+//!
+//! Units: a `Price` is an `i64` count of the symbol's ticks, a `Qty` a `u64` count of its lots,
+//! a `Notional` an `i128` count of tick x lot (so price x qty never overflows). `Decimal` appears
+//! only at the edges ([`SymbolSpec`] conversions), where a value that is not an exact multiple of
+//! its unit is refused with an error naming the Binance filter.
+
+mod command;
+mod event;
+mod ids;
+mod numbers;
+mod order;
+mod reject;
+mod spec;
+
+pub use command::{
+    AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders, PlaceOrder,
+};
+pub use event::{
+    BookEvent, CancelReason, EventKind, ExpireReason, LevelChanged, OrderAccepted, OrderAmended,
+    OrderCanceled, OrderExpired, OrderRejected, TradeExecuted,
+};
+pub use ids::{
+    AccountId, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId, ClientOrderIdError, OrderId, TradeId,
+};
+pub use numbers::{Notional, Price, Qty};
+pub use order::{OrderQuantity, OrderType, SelfTradePrevention, Side, TimeInForce};
+pub use reject::RejectReason;
+pub use spec::{BASIS_POINTS_PER_WHOLE, ConversionError, SpecError, SymbolSpec};
+
+#[cfg(test)]
+pub(crate) use spec::tests::{btcusdt, dec};
