@@ -1,1 +1,43 @@
-//! Helpers shared by the black-box tests.
+//! Helpers shared by the black-box tests: find (or build) the real `exchange` binary and run
+//! it from the workspace root, as an operator would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root (where `config/` lives).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("integration-tests sits in the workspace")
+}
+
+/// The `exchange` binary of this build profile, built once per test process if missing.
+pub fn exchange_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+        let binary = target.join(profile).join("exchange");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "exchange", "--bin", "exchange"]);
+        if profile == "release" {
+            build.arg("--release");
+        }
+        // Building is a no-op when the binary is fresh; it makes a lone test run self-sufficient.
+        let status = build.current_dir(workspace_root()).status().expect("cargo runs");
+        assert!(status.success(), "building the exchange binary failed");
+        binary
+    })
+}
+
+/// Runs `exchange <args>` from the workspace root and returns its output.
+pub fn run_exchange(args: &[&str]) -> Output {
+    Command::new(exchange_binary())
+        .args(args)
+        .current_dir(workspace_root())
+        .env_remove("EXCHANGE_CONFIG")
+        .output()
+        .expect("the exchange binary starts")
+}
