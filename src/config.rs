@@ -54,7 +54,11 @@ impl Config {
         self.symbols
             .iter()
             .map(|spec| {
-                anyhow::ensure!(seen.insert(&spec.symbol), "symbol {} is defined twice", spec.symbol);
+                anyhow::ensure!(
+                    seen.insert(&spec.symbol),
+                    "symbol {} is defined twice",
+                    spec.symbol
+                );
                 let limits = BookLimits::from_spec(spec, self.book.capacity())
                     .with_context(|| format!("symbol {}", spec.symbol))?;
                 Ok(Market { spec: spec.clone(), limits })

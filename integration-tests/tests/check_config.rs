@@ -14,9 +14,10 @@ fn default_configuration_is_valid_and_lists_both_markets() {
 
 #[test]
 fn a_min_qty_off_its_step_is_refused_with_the_field_named() {
-    let broken = std::fs::read_to_string(integration_tests::workspace_root().join("config/default.toml"))
-        .unwrap()
-        .replacen("min_qty = \"0.00001\"", "min_qty = \"0.000015\"", 1);
+    let broken =
+        std::fs::read_to_string(integration_tests::workspace_root().join("config/default.toml"))
+            .unwrap()
+            .replacen("min_qty = \"0.00001\"", "min_qty = \"0.000015\"", 1);
     let dir = std::env::temp_dir().join(format!("exchange-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("broken.toml");

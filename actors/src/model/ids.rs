@@ -57,7 +57,8 @@ impl ClientOrderId {
         }
         let mut bytes = [0; CLIENT_ORDER_ID_LEN_MAX];
         bytes[..raw.len()].copy_from_slice(raw);
-        Ok(ClientOrderId { len: raw.len() as u8, bytes })
+        let len = u8::try_from(raw.len()).expect("checked against CLIENT_ORDER_ID_LEN_MAX above");
+        Ok(ClientOrderId { len, bytes })
     }
 
     pub fn as_str(&self) -> &str {

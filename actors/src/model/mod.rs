@@ -30,4 +30,4 @@ pub use reject::RejectReason;
 pub use spec::{BASIS_POINTS_PER_WHOLE, ConversionError, SpecError, SymbolSpec};
 
 #[cfg(test)]
-pub(crate) use spec::tests::{btcusdt, dec};
+pub(crate) use spec::tests::btcusdt;
