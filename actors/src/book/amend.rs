@@ -16,15 +16,16 @@ impl MatchingEngine {
     ) -> Result<(), RejectReason> {
         let index = self.owned_order(amend.account_id, amend.order_id)?;
         let node = self.orders[index];
-        self.check_qty(amend.new_qty)?;
-        self.check_notional(Notional::of(amend.new_price, amend.new_qty))?;
         let keeps_priority = amend.new_price == node.price && amend.new_qty <= node.open_qty;
         let band = if amend.new_price == node.price {
             None
         } else {
             self.band_for(node.side, Some(amend.new_price))
         };
+        // The same checks in the same order as a new order, so both give the same reason.
+        self.check_qty(amend.new_qty)?;
         self.check_price(amend.new_price, band)?;
+        self.check_notional(Notional::of(amend.new_price, amend.new_qty))?;
         if !keeps_priority && node.post_only && self.would_cross(node.side, amend.new_price) {
             return Err(RejectReason::PostOnlyWouldTake);
         }

@@ -94,6 +94,8 @@ pub struct MatchingEngine {
     pub(super) last_input_seq: u64,
     pub(super) last_trade_id: u64,
     pub(super) sequencer: Sequencer,
+    /// Scratch list of levels a ladder dropped, kept to avoid allocating.
+    dropped_levels: Vec<u32>,
 }
 
 impl MatchingEngine {
@@ -115,6 +117,7 @@ impl MatchingEngine {
             last_input_seq: 0,
             last_trade_id: 0,
             sequencer: Sequencer::default(),
+            dropped_levels: Vec::with_capacity(reserved.min(1 << 16)),
         }
     }
 
@@ -230,7 +233,12 @@ impl MatchingEngine {
     pub(super) fn rest(&mut self, mut node: OrderNode, events: &mut Vec<BookEvent>) {
         node.priority_seq = self.sequencer.last_event_seq;
         let level = match self.ladder(node.side).find(node.price) {
-            Ok(level) => level,
+            Ok(level) => {
+                if self.levels[level].order_count == 0 {
+                    self.ladder_mut(node.side).revive();
+                }
+                level
+            }
             Err(position) => {
                 let level = self.levels.insert(Level {
                     price: node.price,
@@ -247,15 +255,14 @@ impl MatchingEngine {
         node.level = level;
         node.prev = self.levels[level].tail;
         node.next = NIL;
+        node.account_next = NIL;
+        let index = self.orders.insert(node);
         let account = self.accounts.entry(node.account_id).or_insert(AccountOrders {
             head: NIL,
             tail: NIL,
             count: 0,
         });
-        node.account_prev = account.tail;
-        node.account_next = NIL;
-        let index = self.orders.insert(node);
-        let account = self.accounts.get_mut(&node.account_id).expect("entry made above");
+        self.orders[index].account_prev = account.tail;
         if account.tail == NIL {
             account.head = index;
         } else {
@@ -315,14 +322,26 @@ impl MatchingEngine {
         node
     }
 
-    /// Emits a level's new total and drops the level if it is empty.
+    /// Emits a level's new total and, if it emptied, tells its ladder, which drops it (and
+    /// any tombstones that would become best) or keeps it as a tombstone for reuse.
     pub(super) fn settle_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
         self.emit_level(level, events);
         let node = self.levels[level];
-        if node.order_count == 0 {
-            debug_assert_eq!(node.total_qty, Qty::ZERO);
-            self.ladder_mut(node.side).remove(node.price);
-            self.levels.remove(level);
+        if node.order_count != 0 {
+            return;
+        }
+        debug_assert_eq!(node.total_qty, Qty::ZERO);
+        let MatchingEngine { bids, asks, levels, dropped_levels, .. } = self;
+        let ladder = match node.side {
+            Side::Buy => bids,
+            Side::Sell => asks,
+        };
+        let is_empty = |index: u32| levels[index].order_count == 0;
+        if ladder.empty(node.price, is_empty, dropped_levels) {
+            ladder.compact(is_empty, dropped_levels);
+        }
+        for index in dropped_levels.drain(..) {
+            levels.remove(index);
         }
     }
 
