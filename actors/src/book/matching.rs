@@ -7,7 +7,7 @@ use super::engine::MatchingEngine;
 use super::limits::PriceBand;
 use crate::model::{
     AccountId, BookEvent, EventKind, ExpireReason, Notional, OrderExpired, OrderId, OrderQuantity,
-    Price, Qty, SelfTradePrevention, Side, TradeExecuted, TradeId,
+    PlaceOrder, Price, Qty, SelfTradePrevention, Side, TradeExecuted, TradeId,
 };
 
 /// The incoming order while it matches.
@@ -38,6 +38,19 @@ pub(super) enum SweepStop {
 }
 
 impl Taker {
+    /// A new order about to match.
+    pub fn for_order(order: &PlaceOrder) -> Taker {
+        Taker {
+            order_id: order.order_id,
+            account_id: order.account_id,
+            side: order.side,
+            limit: order.price,
+            remaining: order.quantity,
+            self_trade_prevention: order.self_trade_prevention,
+            last_trade_price: None,
+        }
+    }
+
     pub fn is_filled(&self) -> bool {
         match self.remaining {
             OrderQuantity::Base(qty) => qty.is_zero(),

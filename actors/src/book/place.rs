@@ -30,15 +30,7 @@ impl MatchingEngine {
             return Err(reason);
         }
         self.sequencer.emit(events, EventKind::Accepted(accepted(order)));
-        let mut taker = Taker {
-            order_id: order.order_id,
-            account_id: order.account_id,
-            side: order.side,
-            limit: order.price,
-            remaining: order.quantity,
-            self_trade_prevention: order.self_trade_prevention,
-            last_trade_price: None,
-        };
+        let mut taker = Taker::for_order(order);
         let stop = self.sweep(&mut taker, band, events);
         let rests =
             order.order_type != OrderType::Market && order.time_in_force == TimeInForce::Gtc;
@@ -114,19 +106,10 @@ impl MatchingEngine {
         {
             return Err(RejectReason::PostOnlyWouldTake);
         }
-        if order.time_in_force == TimeInForce::Fok {
-            let taker = Taker {
-                order_id: order.order_id,
-                account_id: order.account_id,
-                side: order.side,
-                limit: order.price,
-                remaining: order.quantity,
-                self_trade_prevention: order.self_trade_prevention,
-                last_trade_price: None,
-            };
-            if !self.can_fill_completely(&taker, band) {
-                return Err(RejectReason::FokCannotFill);
-            }
+        if order.time_in_force == TimeInForce::Fok
+            && !self.can_fill_completely(&Taker::for_order(order), band)
+        {
+            return Err(RejectReason::FokCannotFill);
         }
         Ok(())
     }
