@@ -3,7 +3,7 @@
 //! At this stage it validates the configured markets (`check-config`); the actors, journal and
 //! HTTP/WebSocket front door are wired in as they land (see the README's status section).
 
-mod config;
+use exchange::config;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

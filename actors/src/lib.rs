@@ -10,3 +10,5 @@
 
 pub mod book;
 pub mod model;
+pub mod ports;
+pub mod supervisor;

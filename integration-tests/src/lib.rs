@@ -1,6 +1,8 @@
 //! Helpers shared by the black-box tests: find (or build) the real `exchange` binary and run
 //! it from the workspace root, as an operator would.
 
+pub mod db;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -17,6 +17,7 @@
 //! Determinism: the state is a function of the input log; [`MatchingEngine::snapshot`] and
 //! [`MatchingEngine::restore`] round-trip exactly, and [`MatchingEngine::state_hash`] compares.
 
+pub mod actor;
 mod amend;
 mod arena;
 mod cancel;

@@ -1,0 +1,55 @@
+//! What callers send a `SymbolBook` and what it answers.
+
+use actix::Message;
+
+use crate::model::{BookCommand, BookEvent, OrderId, RejectReason};
+
+/// Commands for the book, applied in order, answered once they are journaled. A message holding
+/// only cancels goes through the priority lane, ahead of every queued new order or amend.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<CommandOutcome>, BookError>")]
+pub struct SubmitCommands(pub Vec<BookCommand>);
+
+/// What one command did, after it was journaled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub input_seq: u64,
+    /// The engine's refusal, if any (a refused place still emitted its `Rejected` event).
+    pub result: Result<(), RejectReason>,
+    /// The events this command produced, in order.
+    pub events: Vec<BookEvent>,
+    /// For a bulk cancel: the ids that could not be canceled, with why.
+    pub cancel_failures: Vec<(OrderId, RejectReason)>,
+}
+
+/// Why a book could not take or confirm commands. None of these means the commands were
+/// applied: a caller may retry (orders are de-duplicated by id and client order id upstream).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BookError {
+    #[error(
+        "the book of {symbol} has {queued} commands queued (at most {queued_max}); retry later"
+    )]
+    Overloaded { symbol: String, queued: usize, queued_max: usize },
+    #[error("the book of {symbol} could not journal: {detail}")]
+    JournalFailed { symbol: String, detail: String },
+    #[error("the book of {symbol} is stopping")]
+    Stopping { symbol: String },
+    #[error("a message held {count} commands; at most {count_max} are allowed")]
+    TooManyCommands { count: usize, count_max: usize },
+}
+
+/// Read-only view of the book, answered from memory (no journal round trip).
+#[derive(Debug, Message)]
+#[rtype(result = "BookView")]
+pub struct GetBookView {
+    pub depth_levels: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookView {
+    pub depth: crate::book::Depth,
+    pub open_order_count: u32,
+    pub last_input_seq: u64,
+    pub last_event_seq: u64,
+    pub state_hash: [u8; 32],
+}

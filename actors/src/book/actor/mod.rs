@@ -1,0 +1,356 @@
+//! `SymbolBook`: the actor shell around one symbol's [`MatchingEngine`], on its own arbiter.
+//!
+//! Flow: a handler only queues the message in a lane (cancels in the priority lane) and
+//! schedules a flush. actix drains the whole mailbox before it runs the flush, so everything
+//! that arrived meanwhile forms one batch: the flush applies it to the engine (cancels first),
+//! hands inputs + events to the journal writer, and returns to the mailbox. The writer commits
+//! batches in order and only then answers callers and publishes the events, so no caller hears
+//! of anything that is not durable (DESIGN.md invariant 3).
+//!
+//! Bounds: `queued_max` commands wait in the lanes, a batch holds at most `batch_commands_max`
+//! (a single larger message is refused), `writer_jobs_max` batches wait for the journal (past
+//! that the actor stops reading its mailbox until the writer catches up), and the mailbox holds
+//! `mailbox_capacity` messages (past that `send` waits).
+//!
+//! Failure: when the journal fails or fences a write, the writer fails every waiting caller
+//! and the actor stops; it is rebuilt from the journal ([`recover_engine`]) under a new epoch.
+
+mod lanes;
+mod messages;
+mod recovery;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use tokio::sync::{mpsc, oneshot};
+
+pub use messages::{BookError, BookView, CommandOutcome, GetBookView, SubmitCommands};
+pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
+
+use self::lanes::{Lanes, Queued};
+use self::writer::{WriteJob, WriterFailed, WriterPorts, spawn_writer};
+use crate::book::{BookLimits, EngineOutput, MatchingEngine};
+use crate::model::BookInput;
+use crate::ports::{BookBatch, Clock, Epoch, EventBus, Journal, StoredBookSnapshot, book_stream};
+use crate::supervisor::Heartbeat;
+
+/// Tunables of a book actor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookSettings {
+    pub batch_commands_max: usize,
+    pub queued_max: usize,
+    pub writer_jobs_max: usize,
+    pub mailbox_capacity: usize,
+    /// A snapshot is journaled once this many events have passed since the last one.
+    pub snapshot_every_events: u64,
+}
+
+impl Default for BookSettings {
+    fn default() -> Self {
+        BookSettings {
+            batch_commands_max: 4096,
+            queued_max: 65_536,
+            writer_jobs_max: 4,
+            mailbox_capacity: 4096,
+            snapshot_every_events: 200_000,
+        }
+    }
+}
+
+/// What a book needs from outside.
+#[derive(Clone)]
+pub struct BookPorts {
+    pub journal: Arc<dyn Journal>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for BookPorts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("BookPorts")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookStartError {
+    #[error(transparent)]
+    Recovery(#[from] RecoveryError),
+}
+
+pub struct SymbolBook {
+    symbol: Arc<str>,
+    engine: MatchingEngine,
+    epoch: Epoch,
+    lanes: Lanes,
+    settings: BookSettings,
+    ports: BookPorts,
+    writer: Option<mpsc::Sender<WriteJob>>,
+    flush_scheduled: bool,
+    out: EngineOutput,
+    last_snapshot_event_seq: u64,
+    heartbeat: Arc<Heartbeat>,
+}
+
+impl std::fmt::Debug for SymbolBook {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SymbolBook")
+            .field("symbol", &self.symbol)
+            .field("epoch", &self.epoch)
+            .field("last_input_seq", &self.engine.last_input_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running book and how it started.
+#[derive(Debug)]
+pub struct StartedBook {
+    pub address: Addr<SymbolBook>,
+    pub epoch: Epoch,
+    pub recovery: RecoveryStats,
+    pub heartbeat: Arc<Heartbeat>,
+}
+
+impl SymbolBook {
+    /// Takes over the journal stream of `symbol` under a new epoch (fencing any older
+    /// instance), rebuilds the book from it and starts the actor on `arbiter`.
+    pub async fn start(
+        symbol: &str,
+        limits: BookLimits,
+        settings: BookSettings,
+        ports: BookPorts,
+        arbiter: &ArbiterHandle,
+    ) -> Result<StartedBook, BookStartError> {
+        let epoch =
+            ports.journal.acquire_epoch(book_stream(symbol)).await.map_err(RecoveryError::from)?;
+        let (engine, recovery) = recover_engine(ports.journal.as_ref(), symbol, limits).await?;
+        let heartbeat = Arc::new(Heartbeat::default());
+        let book = SymbolBook {
+            symbol: symbol.into(),
+            last_snapshot_event_seq: engine.last_event_seq(),
+            engine,
+            epoch,
+            lanes: Lanes::new(settings.queued_max),
+            settings,
+            ports,
+            writer: None,
+            flush_scheduled: false,
+            out: EngineOutput::with_capacity(1024),
+            heartbeat: heartbeat.clone(),
+        };
+        let mailbox_capacity = settings.mailbox_capacity;
+        let address = SymbolBook::start_in_arbiter(arbiter, move |ctx| {
+            ctx.set_mailbox_capacity(mailbox_capacity);
+            book
+        });
+        tracing::info!(symbol, epoch = epoch.0, ?recovery, "book started");
+        Ok(StartedBook { address, epoch, recovery, heartbeat })
+    }
+
+    fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            ctx.notify(Flush);
+        }
+    }
+
+    /// Applies the next batch and hands it to the writer.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        self.flush_scheduled = false;
+        let started = Instant::now();
+        let messages = self.lanes.take_batch(self.settings.batch_commands_max);
+        if messages.is_empty() {
+            return;
+        }
+        let job = self.apply_batch(messages);
+        self.send_to_writer(job, ctx);
+        if !self.lanes.is_empty() {
+            self.schedule_flush(ctx);
+        }
+        let elapsed_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.heartbeat.record_handler(elapsed_ns);
+        self.beat();
+    }
+
+    fn apply_batch(&mut self, messages: Vec<Queued>) -> WriteJob {
+        let ts_ns = self.ports.clock.now_ns();
+        let mut inputs = Vec::new();
+        let mut events = Vec::new();
+        let mut replies = Vec::with_capacity(messages.len());
+        for queued in messages {
+            let mut outcomes = Vec::with_capacity(queued.commands.len());
+            for command in queued.commands {
+                let input_seq = self.engine.last_input_seq() + 1;
+                let input = BookInput { input_seq, ts_ns, command };
+                self.out.clear();
+                let result = self.engine.apply(&input, &mut self.out);
+                events.extend_from_slice(&self.out.events);
+                outcomes.push(CommandOutcome {
+                    input_seq,
+                    result,
+                    events: self.out.events.clone(),
+                    cancel_failures: std::mem::take(&mut self.out.cancel_failures),
+                });
+                inputs.push(input);
+            }
+            replies.push((queued.reply, outcomes));
+        }
+        let snapshot = self.snapshot_if_due();
+        let batch = BookBatch {
+            symbol: self.symbol.to_string(),
+            epoch: self.epoch,
+            inputs,
+            events,
+            last_event_seq: self.engine.last_event_seq(),
+            snapshot,
+        };
+        WriteJob { batch, replies }
+    }
+
+    fn snapshot_if_due(&mut self) -> Option<StoredBookSnapshot> {
+        let last_event_seq = self.engine.last_event_seq();
+        if last_event_seq - self.last_snapshot_event_seq < self.settings.snapshot_every_events {
+            return None;
+        }
+        self.last_snapshot_event_seq = last_event_seq;
+        let snapshot = self.engine.snapshot();
+        let payload = postcard::to_allocvec(&snapshot).expect("a snapshot always serializes");
+        Some(StoredBookSnapshot {
+            last_input_seq: snapshot.last_input_seq,
+            last_event_seq,
+            state_hash: self.engine.state_hash(),
+            payload,
+        })
+    }
+
+    fn send_to_writer(&mut self, job: WriteJob, ctx: &mut Context<Self>) {
+        let Some(writer) = self.writer.clone() else {
+            unreachable!("the writer starts with the actor");
+        };
+        match writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(job)) => {
+                // Stop reading the mailbox until the writer has room: backpressure to callers.
+                let wait = async move { writer.send(job).await.is_ok() };
+                ctx.wait(wait.into_actor(self).map(|sent, _book, ctx| {
+                    if !sent {
+                        ctx.stop();
+                    }
+                }));
+            }
+            Err(mpsc::error::TrySendError::Closed(_job)) => ctx.stop(),
+        }
+    }
+
+    fn beat(&self) {
+        let now_ns = self.ports.clock.now_ns();
+        self.heartbeat.beat(now_ns, self.engine.last_event_seq(), self.lanes.queued());
+    }
+}
+
+/// How often an idle book still reports it is alive.
+const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Actor for SymbolBook {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let ports = WriterPorts {
+            journal: self.ports.journal.clone(),
+            bus: self.ports.bus.clone(),
+            symbol: self.symbol.clone(),
+            on_failure: ctx.address().recipient(),
+        };
+        self.writer = Some(spawn_writer(ports, self.settings.writer_jobs_max));
+        self.beat();
+        ctx.run_interval(HEARTBEAT_INTERVAL, |book, _ctx| book.beat());
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        let symbol = self.symbol.to_string();
+        for queued in self.lanes.drain() {
+            let _caller_gone =
+                queued.reply.send(Err(BookError::Stopping { symbol: symbol.clone() }));
+        }
+        tracing::warn!(%symbol, epoch = self.epoch.0, "book stopped");
+    }
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Flush;
+
+impl Handler<Flush> for SymbolBook {
+    type Result = ();
+
+    fn handle(&mut self, _flush: Flush, ctx: &mut Self::Context) {
+        self.flush(ctx);
+    }
+}
+
+impl Handler<SubmitCommands> for SymbolBook {
+    type Result = ResponseFuture<Result<Vec<CommandOutcome>, BookError>>;
+
+    fn handle(&mut self, message: SubmitCommands, ctx: &mut Self::Context) -> Self::Result {
+        let count = message.0.len();
+        let count_max = self.settings.batch_commands_max;
+        if count > count_max {
+            return Box::pin(std::future::ready(Err(BookError::TooManyCommands {
+                count,
+                count_max,
+            })));
+        }
+        let (reply, answer) = oneshot::channel();
+        if self.lanes.push(Queued { commands: message.0, reply }).is_err() {
+            let overloaded = BookError::Overloaded {
+                symbol: self.symbol.to_string(),
+                queued: self.lanes.queued(),
+                queued_max: self.lanes.queued_max(),
+            };
+            return Box::pin(std::future::ready(Err(overloaded)));
+        }
+        self.schedule_flush(ctx);
+        let symbol = self.symbol.to_string();
+        Box::pin(async move { answer.await.unwrap_or(Err(BookError::Stopping { symbol })) })
+    }
+}
+
+impl Handler<WriterFailed> for SymbolBook {
+    type Result = ();
+
+    fn handle(&mut self, failure: WriterFailed, ctx: &mut Self::Context) {
+        tracing::error!(symbol = %self.symbol, detail = %failure.detail, "stopping: journal failed");
+        ctx.stop();
+    }
+}
+
+impl Handler<GetBookView> for SymbolBook {
+    type Result = MessageResult<GetBookView>;
+
+    fn handle(&mut self, query: GetBookView, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(BookView {
+            depth: self.engine.depth(query.depth_levels),
+            open_order_count: self.engine.open_order_count(),
+            last_input_seq: self.engine.last_input_seq(),
+            last_event_seq: self.engine.last_event_seq(),
+            state_hash: self.engine.state_hash(),
+        })
+    }
+}
+
+/// Test-only fault: the next flush panics, as a bug in a handler would.
+#[cfg(any(test, feature = "fault-injection"))]
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PoisonBook;
+
+#[cfg(any(test, feature = "fault-injection"))]
+impl Handler<PoisonBook> for SymbolBook {
+    type Result = ();
+
+    fn handle(&mut self, _poison: PoisonBook, _ctx: &mut Self::Context) {
+        panic!("poisoned command for book {}", self.symbol);
+    }
+}

@@ -1,0 +1,98 @@
+//! The book's journal writer: a task that commits batches strictly in order, then answers their
+//! callers and publishes their events. The actor goes on matching the next batch while one is
+//! being committed; nobody hears of a batch before it is durable.
+//!
+//! Several batches waiting together are committed in one transaction (group commit of group
+//! commits). After a failed commit nothing more is written: the book's memory is ahead of its
+//! journal, so the writer answers every waiting caller with an error and tells the actor to
+//! stop; the supervisor rebuilds it from the journal.
+
+use std::sync::Arc;
+
+use actix::{Message, Recipient};
+use tokio::sync::mpsc;
+
+use super::lanes::ReplySender;
+use super::messages::{BookError, CommandOutcome};
+use crate::ports::{BookBatch, EventBatch, EventBus, Journal};
+
+/// Batches merged into one transaction at most.
+const MERGED_BATCHES_MAX: usize = 16;
+
+/// One batch and the callers waiting for it.
+#[derive(Debug)]
+pub(super) struct WriteJob {
+    pub batch: BookBatch,
+    pub replies: Vec<(ReplySender, Vec<CommandOutcome>)>,
+}
+
+/// Sent to the book when its journal refused or failed a write.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct WriterFailed {
+    pub detail: String,
+}
+
+pub(super) struct WriterPorts {
+    pub journal: Arc<dyn Journal>,
+    pub bus: Arc<dyn EventBus>,
+    pub symbol: Arc<str>,
+    pub on_failure: Recipient<WriterFailed>,
+}
+
+/// Starts the writer on the current runtime; jobs wait in a channel of `jobs_max`.
+pub(super) fn spawn_writer(ports: WriterPorts, jobs_max: usize) -> mpsc::Sender<WriteJob> {
+    let (sender, receiver) = mpsc::channel(jobs_max);
+    tokio::spawn(run_writer(ports, receiver));
+    sender
+}
+
+async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MERGED_BATCHES_MAX {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let batches = group.iter().map(|job| job.batch.clone()).collect();
+        match ports.journal.append_book_batches(batches).await {
+            Ok(()) => group.into_iter().for_each(|job| confirm(&ports, job)),
+            Err(error) => {
+                let detail = error.to_string();
+                tracing::error!(symbol = %ports.symbol, %detail, "book journal write failed");
+                fail(&ports.symbol, &detail, group);
+                // Best effort: the actor may already be gone.
+                let _stopping =
+                    ports.on_failure.send(WriterFailed { detail: detail.clone() }).await;
+                jobs.close();
+                while let Some(job) = jobs.recv().await {
+                    fail(&ports.symbol, &detail, vec![job]);
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn confirm(ports: &WriterPorts, job: WriteJob) {
+    if !job.batch.events.is_empty() {
+        let events: Arc<[_]> = job.batch.events.into();
+        ports.bus.publish(EventBatch { symbol: ports.symbol.clone(), events });
+    }
+    for (reply, outcomes) in job.replies {
+        // A caller that gave up waiting still has its commands applied and journaled.
+        let _caller_gone = reply.send(Ok(outcomes));
+    }
+}
+
+fn fail(symbol: &str, detail: &str, jobs: Vec<WriteJob>) {
+    for job in jobs {
+        for (reply, _) in job.replies {
+            let error =
+                BookError::JournalFailed { symbol: symbol.to_owned(), detail: detail.to_owned() };
+            let _caller_gone = reply.send(Err(error));
+        }
+    }
+}

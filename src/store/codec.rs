@@ -1,0 +1,37 @@
+//! Column encodings: postcard for journal payloads (compact, deterministic), checked integer
+//! conversions for the u64 sequence numbers PostgreSQL stores as BIGINT.
+
+use exchange_actors::ports::JournalError;
+use sea_orm::DbErr;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("journal records always serialize")
+}
+
+pub fn decode<T: DeserializeOwned>(
+    stream: &str,
+    position: u64,
+    bytes: &[u8],
+) -> Result<T, JournalError> {
+    postcard::from_bytes(bytes).map_err(|error| JournalError::Corrupt {
+        stream: stream.to_owned(),
+        position,
+        detail: error.to_string(),
+    })
+}
+
+/// A sequence number as stored: BIGINT holds every value a book can reach in practice
+/// (9.2e18); past that the store refuses rather than wrap.
+pub fn to_db(value: u64) -> Result<i64, JournalError> {
+    i64::try_from(value).map_err(|_| JournalError::Store(format!("{value} does not fit BIGINT")))
+}
+
+pub fn from_db(value: i64) -> Result<u64, JournalError> {
+    u64::try_from(value).map_err(|_| JournalError::Store(format!("negative sequence {value}")))
+}
+
+pub fn store_error(error: DbErr) -> JournalError {
+    JournalError::Store(error.to_string())
+}

@@ -1,0 +1,86 @@
+//! The sea-orm store: one connection pool to PostgreSQL (production) or a SQLite file (the
+//! embedded default), the migrations, and the [`Journal`](exchange_actors::ports::Journal)
+//! port implemented on it. SQL is built with sea-query so the same code speaks both dialects.
+
+mod book_journal;
+mod codec;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+use migration::{Migrator, MigratorTrait};
+
+/// The default database of the embedded profile, relative to the working directory.
+pub const SQLITE_DEFAULT_URL: &str = "sqlite://data/exchange.db?mode=rwc";
+
+/// Connections in the pool at most.
+const POOL_CONNECTIONS_MAX: u32 = 8;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`), creating a SQLite file's directory.
+    /// SQLite runs in WAL mode with `synchronous = FULL`: a commit is on disk before it returns,
+    /// so an acknowledged write survives `kill -9` and power loss alike.
+    pub async fn connect(url: &str) -> Result<Store, DbErr> {
+        if let Some(path) = sqlite_path(url)
+            && let Some(directory) = std::path::Path::new(path).parent()
+            && !directory.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(directory).map_err(|error| {
+                DbErr::Custom(format!("creating {}: {error}", directory.display()))
+            })?;
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(options).await?;
+        Ok(Store { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+}
+
+/// The file path of a `sqlite:` URL, if it names a file.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/x.db?mode=rwc"), Some("data/x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+}
