@@ -37,6 +37,7 @@ fn limit(order_id: u64, account: u64, side: Side, price: i64, qty: u64) -> BookC
         quantity: OrderQuantity::Base(Qty(qty)),
         self_trade_prevention: SelfTradePrevention::None,
         reduce_only: false,
+        spend_limit: None,
     })
 }
 
