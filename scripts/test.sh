@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace with nextest: unit, property, replay and black-box tests.
-# Later tests that need PostgreSQL, RabbitMQ or Redis get them from scripts/services.sh here.
+# Runs every test of the workspace with nextest: unit, property, replay and black-box tests,
+# the last against real PostgreSQL, RabbitMQ and Redis, which scripts/services.sh brings up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,5 +8,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "cargo-nextest is missing; installing it from crates.io" >&2
   cargo install --locked cargo-nextest
 fi
+
+scripts/services.sh
 
 cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -131,3 +131,63 @@ async fn sqlite_restart_equals_the_book_that_stopped() {
 async fn postgres_restart_equals_the_book_that_stopped() {
     restart_equals_the_book_that_stopped(Backend::Postgres).await;
 }
+
+async fn poisoned_book_is_replaced_within_a_second(backend: Backend) {
+    use exchange_actors::book::actor::PoisonBook;
+    use exchange_actors::supervisor::{
+        BookDirectory, BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorSettings,
+    };
+
+    let database = TestDatabase::create(backend).await;
+    let store = database.store().await;
+    let ports = BookPorts {
+        journal: Arc::new(store.clone()),
+        bus: InProcessBus::new(),
+        clock: Arc::new(SystemClock),
+    };
+    let spec = BookSpec {
+        symbol: "BTCUSDT".to_owned(),
+        limits: btcusdt_limits(),
+        settings: BookSettings::default(),
+    };
+    let directory = BookDirectory::new();
+    let supervisor =
+        Supervisor::start(vec![spec], ports, directory.clone(), SupervisorSettings::default())
+            .await
+            .expect("supervisor starts");
+    let book = directory.book("BTCUSDT").expect("book registered");
+    for chunk in commands(200).chunks(10) {
+        book.send(SubmitCommands(chunk.to_vec())).await.unwrap().unwrap();
+    }
+    let before = book.send(GetBookView { depth_levels: 100 }).await.unwrap();
+
+    let poisoned_at = std::time::Instant::now();
+    let _panicked = book.send(PoisonBook).await;
+    let replacement = loop {
+        assert!(poisoned_at.elapsed() < std::time::Duration::from_secs(1), "not replaced in 1 s");
+        if let Some(current) = directory.book("BTCUSDT")
+            && current != book
+            && current.connected()
+        {
+            break current;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let after = replacement.send(GetBookView { depth_levels: 100 }).await.unwrap();
+    assert_eq!(after, before, "the replacement is the book that crashed, minus nothing");
+    let report = supervisor.send(GetSupervisorReport).await.unwrap();
+    assert_eq!(report.restarts.get(&RestartReason::Failed), Some(&1));
+    let next =
+        replacement.send(SubmitCommands(vec![limit(50_000, 1, Side::Buy, 4_000_000, 1_000)]));
+    assert!(next.await.unwrap().is_ok(), "the replacement trades");
+}
+
+#[actix::test]
+async fn sqlite_poisoned_book_is_replaced_within_a_second() {
+    poisoned_book_is_replaced_within_a_second(Backend::Sqlite).await;
+}
+
+#[actix::test]
+async fn postgres_poisoned_book_is_replaced_within_a_second() {
+    poisoned_book_is_replaced_within_a_second(Backend::Postgres).await;
+}
