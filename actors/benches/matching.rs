@@ -62,6 +62,7 @@ fn limit(order_id: u64, side: Side, price_ticks: i64, qty_lots: u64) -> BookComm
         quantity: OrderQuantity::Base(Qty(qty_lots)),
         self_trade_prevention: SelfTradePrevention::None,
         reduce_only: false,
+        spend_limit: None,
     })
 }
 

@@ -23,7 +23,7 @@ use exchange_actors::book::{BookCapacity, BookLimits, BookSnapshot, EngineOutput
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookEvent, BookInput, ClientOrderId, EventKind,
     ExpireReason, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
-    RejectReason, SelfTradePrevention, Side, TimeInForce, TradeExecuted,
+    RejectReason, SelfTradePrevention, Side, SpendLimit, TimeInForce, TradeExecuted,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -410,7 +410,7 @@ fn scenarios_reach_every_outcome() {
             let input = resolver.input(step, &engine.snapshot().orders, engine.last_input_seq());
             out.clear();
             let result = engine.apply(&input, &mut out);
-            label_outcome(&input.command, result, &out, &mut seen);
+            label_outcome(&input.command, result, &out, &engine, &mut seen);
         }
     }
     let missing: Vec<&str> =
@@ -445,6 +445,9 @@ const REQUIRED_OUTCOMES: &[&str] = &[
     "place Err(UnexpectedPrice)",
     "place Err(InvalidTimeInForce)",
     "place Err(QuoteQuantityNotAllowed)",
+    "place Err(InvalidSpendLimit)",
+    "spend limit stopped a market order",
+    "spend limit stopped a market order before any trade",
     "place Err(BookFull)",
     "place Err(TooManyOpenOrders)",
     "stp ExpireTaker acted",
@@ -480,6 +483,7 @@ fn label_outcome(
     command: &BookCommand,
     result: Result<(), RejectReason>,
     out: &EngineOutput,
+    engine: &MatchingEngine,
     seen: &mut BTreeSet<String>,
 ) {
     if result == Err(RejectReason::InputOutOfSequence) {
@@ -490,6 +494,7 @@ fn label_outcome(
     let kind = match command {
         BookCommand::Place(order) => {
             label_place(order, result, out, seen);
+            label_spend_limit(order, out, engine, seen);
             "place"
         }
         BookCommand::Cancel(_) => "cancel",
@@ -554,6 +559,53 @@ fn label_place(
     }
 }
 
+/// A market order that expired with its spend limit unable to afford one lot of the best
+/// opposite level still in the book (so the limit, not the liquidity, stopped it).
+fn label_spend_limit(
+    order: &PlaceOrder,
+    out: &EngineOutput,
+    engine: &MatchingEngine,
+    seen: &mut BTreeSet<String>,
+) {
+    let (OrderType::Market, Some(limit)) = (order.order_type, order.spend_limit) else {
+        return;
+    };
+    let expired = out.events.iter().any(|event| {
+        matches!(event.kind, EventKind::Expired(expired)
+            if expired.order_id == order.order_id
+                && expired.reason == ExpireReason::ImmediateOrCancel)
+    });
+    let trades: Vec<&TradeExecuted> = out
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Traded(trade) => Some(trade),
+            _ => None,
+        })
+        .collect();
+    let best_opposite = match order.side {
+        Side::Buy => engine.best_ask(),
+        Side::Sell => engine.best_bid(),
+    };
+    let Some((price, _)) = best_opposite.filter(|_| expired) else {
+        return;
+    };
+    let unaffordable = match limit {
+        SpendLimit::Quote(amount) => {
+            let spent: i128 =
+                trades.iter().map(|trade| Notional::of(trade.price, trade.qty).0).sum();
+            amount.0 - spent < i128::from(price.0)
+        }
+        SpendLimit::Base(lots) => lots.0 == trades.iter().map(|trade| trade.qty.0).sum::<u64>(),
+    };
+    if unaffordable {
+        seen.insert("spend limit stopped a market order".into());
+        if trades.is_empty() {
+            seen.insert("spend limit stopped a market order before any trade".into());
+        }
+    }
+}
+
 /// Regression (found by the property test above): an amend was checked for notional before
 /// price, so an amend to price 0 was refused as ZeroQuantity and one outside the band with a
 /// small notional as NotionalBelowMin, where a place at that price says PriceOutOfRange /
@@ -582,6 +634,7 @@ fn amend_refuses_a_bad_price_like_place_does() {
             quantity: OrderQuantity::Base(Qty(2)),
             self_trade_prevention: SelfTradePrevention::None,
             reduce_only: false,
+            spend_limit: None,
         })
     };
     let amend = |new_price| {

@@ -171,6 +171,7 @@ impl Workload {
             quantity,
             self_trade_prevention: stp,
             reduce_only: false,
+            spend_limit: None,
         })
     }
 }

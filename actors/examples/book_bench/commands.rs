@@ -65,6 +65,7 @@ pub fn limit(
         quantity: OrderQuantity::Base(Qty(qty_lots)),
         self_trade_prevention: SelfTradePrevention::None,
         reduce_only: false,
+        spend_limit: None,
     })
 }
 

@@ -1,12 +1,11 @@
 //! Amending a resting order. A smaller quantity at the same price keeps the order's place in
 //! the queue (the market makers' "amend down"); a new price or a larger quantity is a move to
-//! the back of the new price's queue, where the order may trade like a new GTC limit order.
+//! the back of the new price's queue, where the order may trade like a new GTC limit order
+//! (without a spend limit: a resting order keeps none).
 
 use super::engine::MatchingEngine;
 use super::matching::Taker;
-use crate::model::{
-    AmendOrder, BookEvent, EventKind, Notional, OrderAmended, OrderQuantity, RejectReason,
-};
+use crate::model::{AmendOrder, BookEvent, EventKind, Notional, OrderAmended, RejectReason};
 
 impl MatchingEngine {
     pub(super) fn amend(
@@ -50,15 +49,8 @@ impl MatchingEngine {
         }
         self.unlink(index);
         self.settle_level(node.level, events);
-        let mut taker = Taker {
-            order_id: node.id,
-            account_id: node.account_id,
-            side: node.side,
-            limit: Some(amend.new_price),
-            remaining: OrderQuantity::Base(amend.new_qty),
-            self_trade_prevention: node.self_trade_prevention,
-            last_trade_price: None,
-        };
+        // A resting order keeps no spend limit, so the moved order matches without one.
+        let mut taker = Taker::for_move(&node, amend.new_price, amend.new_qty);
         let stop = self.sweep(&mut taker, band, events);
         self.finish_taker(&taker, stop, true, node.post_only, events);
         Ok(())

@@ -1,13 +1,14 @@
 //! The taker side of matching: sweep the opposite side from the best level outwards, in
 //! price-time priority, always at the resting order's price, never past the taker's limit or
-//! the price band, applying the taker's self-trade prevention mode.
+//! the price band, applying the taker's self-trade prevention mode, and never spending more
+//! than the taker's spend limit.
 
 use super::arena::{NIL, OrderNode};
 use super::engine::MatchingEngine;
 use super::limits::PriceBand;
 use crate::model::{
     AccountId, BookEvent, EventKind, ExpireReason, Notional, OrderExpired, OrderId, OrderQuantity,
-    PlaceOrder, Price, Qty, SelfTradePrevention, Side, TradeExecuted, TradeId,
+    PlaceOrder, Price, Qty, SelfTradePrevention, Side, SpendLimit, TradeExecuted, TradeId,
 };
 
 /// The incoming order while it matches.
@@ -20,6 +21,8 @@ pub(super) struct Taker {
     pub limit: Option<Price>,
     pub remaining: OrderQuantity,
     pub self_trade_prevention: SelfTradePrevention,
+    /// What is left of the order's spend limit (`None`: unlimited).
+    pub spend_left: Option<SpendLimit>,
     pub last_trade_price: Option<Price>,
 }
 
@@ -33,7 +36,7 @@ pub(super) enum SweepStop {
     Band,
     /// Self-trade prevention ended the taker.
     SelfTrade,
-    /// A quote budget too small for one lot at the next price.
+    /// A quote budget or the spend limit too small for one lot at the next price.
     BudgetSpent,
 }
 
@@ -47,6 +50,22 @@ impl Taker {
             limit: order.price,
             remaining: order.quantity,
             self_trade_prevention: order.self_trade_prevention,
+            spend_left: order.spend_limit,
+            last_trade_price: None,
+        }
+    }
+
+    /// A resting order moved by an amend, matching at its new price. It has no spend limit:
+    /// a resting order keeps none (see [`SpendLimit`]).
+    pub fn for_move(node: &OrderNode, new_price: Price, new_qty: Qty) -> Taker {
+        Taker {
+            order_id: node.id,
+            account_id: node.account_id,
+            side: node.side,
+            limit: Some(new_price),
+            remaining: OrderQuantity::Base(new_qty),
+            self_trade_prevention: node.self_trade_prevention,
+            spend_left: None,
             last_trade_price: None,
         }
     }
@@ -66,23 +85,30 @@ impl Taker {
         }
     }
 
-    /// Lots this taker can take from a maker with `open_qty` at `price`.
+    /// Lots this taker can take from a maker with `open_qty` at `price`: no more than it asks
+    /// for, and no more than its quote budget and its spend limit afford, in whole lots.
     fn fill_qty(&self, price: Price, open_qty: Qty) -> Qty {
-        match self.remaining {
+        let wanted = match self.remaining {
             OrderQuantity::Base(qty) => qty.min(open_qty),
-            OrderQuantity::Quote(budget) => {
-                let affordable = budget.0 / i128::from(price.0);
-                Qty(u64::try_from(affordable).unwrap_or(u64::MAX).min(open_qty.0))
-            }
+            OrderQuantity::Quote(budget) => open_qty.min(lots_affordable(budget, price)),
+        };
+        match self.spend_left {
+            None => wanted,
+            Some(SpendLimit::Base(left)) => wanted.min(left),
+            Some(SpendLimit::Quote(left)) => wanted.min(lots_affordable(left, price)),
         }
     }
 
     fn consume(&mut self, price: Price, qty: Qty) {
+        let notional = Notional::of(price, qty);
         self.remaining = match self.remaining {
             OrderQuantity::Base(left) => OrderQuantity::Base(Qty(left.0 - qty.0)),
-            OrderQuantity::Quote(left) => {
-                OrderQuantity::Quote(Notional(left.0 - Notional::of(price, qty).0))
-            }
+            OrderQuantity::Quote(left) => OrderQuantity::Quote(Notional(left.0 - notional.0)),
+        };
+        self.spend_left = match self.spend_left {
+            None => None,
+            Some(SpendLimit::Base(left)) => Some(SpendLimit::Base(Qty(left.0 - qty.0))),
+            Some(SpendLimit::Quote(left)) => Some(SpendLimit::Quote(Notional(left.0 - notional.0))),
         };
         self.last_trade_price = Some(price);
     }
@@ -226,21 +252,26 @@ impl MatchingEngine {
     }
 
     /// Whether a fill-or-kill taker would fill completely, walking exactly the orders the sweep
-    /// would: same limit, same band, same self-trade rule. Read-only.
+    /// would: same limit, same band, same self-trade rule, same spend limit. Read-only.
     pub(super) fn can_fill_completely(&self, taker: &Taker, band: Option<PriceBand>) -> bool {
-        let OrderQuantity::Base(mut needed) = taker.remaining else {
+        if !matches!(taker.remaining, OrderQuantity::Base(_)) {
             return false;
-        };
+        }
+        // A copy that only counts: `consume` keeps `remaining` and the spend limit in step.
+        let mut trial = *taker;
         for level in self.ladder(taker.side.opposite()).best_first() {
             let level = &self.levels[level];
             if !taker.crosses(level.price) || band.is_some_and(|band| !band.contains(level.price)) {
                 return false;
             }
             if taker.self_trade_prevention == SelfTradePrevention::None {
-                if level.total_qty >= needed {
+                // The makers of one level share its price, so the level fills as one order.
+                if !trial.take_all(level.price, level.total_qty) {
+                    return false;
+                }
+                if trial.is_filled() {
                     return true;
                 }
-                needed.0 -= level.total_qty.0;
                 continue;
             }
             let mut cursor = level.head;
@@ -253,12 +284,37 @@ impl MatchingEngine {
                     }
                     return false;
                 }
-                if maker.open_qty >= needed {
+                if !trial.take_all(level.price, maker.open_qty) {
+                    return false;
+                }
+                if trial.is_filled() {
                     return true;
                 }
-                needed.0 -= maker.open_qty.0;
             }
         }
         false
     }
+}
+
+impl Taker {
+    /// For the fill-or-kill walk: takes what the sweep would from `open_qty` at `price`;
+    /// `false` when the spend limit stops it short (the sweep would stop there unfilled).
+    fn take_all(&mut self, price: Price, open_qty: Qty) -> bool {
+        let OrderQuantity::Base(needed) = self.remaining else {
+            unreachable!("fill-or-kill orders are by base quantity");
+        };
+        let wanted = needed.min(open_qty);
+        let qty = self.fill_qty(price, open_qty);
+        if qty < wanted {
+            return false;
+        }
+        self.consume(price, qty);
+        true
+    }
+}
+
+/// Whole lots that `budget` buys at `price` (0 for a budget below one lot; prices are positive).
+fn lots_affordable(budget: Notional, price: Price) -> Qty {
+    let lots = budget.0 / i128::from(price.0);
+    Qty(u64::try_from(lots.max(0)).unwrap_or(u64::MAX))
 }

@@ -7,7 +7,7 @@ use super::limits::PriceBand;
 use super::matching::{SweepStop, Taker};
 use crate::model::{
     AccountId, BookEvent, EventKind, ExpireReason, Notional, OrderAccepted, OrderQuantity,
-    OrderRejected, OrderType, PlaceOrder, Price, Qty, RejectReason, Side, TimeInForce,
+    OrderRejected, OrderType, PlaceOrder, Price, Qty, RejectReason, Side, SpendLimit, TimeInForce,
 };
 
 impl MatchingEngine {
@@ -191,7 +191,17 @@ fn check_shape(order: &PlaceOrder) -> Result<(), RejectReason> {
             }
         }
     }
-    Ok(())
+    check_spend_limit(order.side, order.spend_limit)
+}
+
+/// A spend limit is in the asset the order gives up (quote for a buy, base for a sell) and
+/// not negative.
+fn check_spend_limit(side: Side, spend_limit: Option<SpendLimit>) -> Result<(), RejectReason> {
+    match (side, spend_limit) {
+        (_, None) | (Side::Sell, Some(SpendLimit::Base(_))) => Ok(()),
+        (Side::Buy, Some(SpendLimit::Quote(notional))) if notional.0 >= 0 => Ok(()),
+        _ => Err(RejectReason::InvalidSpendLimit),
+    }
 }
 
 fn accepted(order: &PlaceOrder) -> OrderAccepted {

@@ -8,7 +8,7 @@ use crate::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
     CancelReason, ClientOrderId, EventKind, ExpireReason, LevelChanged, Notional, OrderId,
     OrderQuantity, OrderType, PlaceOrder, Price, Qty, RejectReason, SelfTradePrevention, Side,
-    TimeInForce,
+    SpendLimit, TimeInForce,
 };
 
 const ALICE: AccountId = AccountId(1);
@@ -67,6 +67,7 @@ impl Book {
             quantity: OrderQuantity::Base(Qty(0)),
             self_trade_prevention: SelfTradePrevention::None,
             reduce_only: false,
+            spend_limit: None,
         }
     }
 
@@ -100,6 +101,15 @@ impl Book {
     fn open_qty(&self, order_id: OrderId) -> Option<u64> {
         self.engine.order(order_id).map(|order| order.open_qty.0)
     }
+}
+
+fn amend_of(account_id: AccountId, order_id: OrderId, price: i64, qty: u64) -> BookCommand {
+    BookCommand::Amend(AmendOrder {
+        account_id,
+        order_id,
+        new_price: Price(price),
+        new_qty: Qty(qty),
+    })
 }
 
 fn trades(events: &[EventKind]) -> Vec<(u64, i64, u64)> {
@@ -318,6 +328,171 @@ fn market_by_quote_spends_whole_lots_within_budget() {
     assert_eq!(expired, Some((Notional(48), ExpireReason::ImmediateOrCancel)));
 }
 
+/// Bob's liquidity for a spend-limited taker on `side`: asks 3 @ 100 and 5 @ 101 for a buy,
+/// bids 3 @ 100 and 5 @ 99 for a sell.
+fn book_for_spend_limit(taker_side: Side) -> Book {
+    let mut book = Book::new();
+    let further = match taker_side {
+        Side::Buy => 101,
+        Side::Sell => 99,
+    };
+    book.rest(BOB, taker_side.opposite(), 100, 3);
+    book.rest(BOB, taker_side.opposite(), further, 5);
+    book
+}
+
+fn market(book: &mut Book, side: Side, quantity: OrderQuantity, limit: SpendLimit) -> PlaceOrder {
+    PlaceOrder {
+        order_type: OrderType::Market,
+        time_in_force: TimeInForce::Ioc,
+        quantity,
+        spend_limit: Some(limit),
+        ..book.order(ALICE, side)
+    }
+}
+
+/// Expected trades as (price, qty); expiry as (expired qty, remaining quote), `None` = filled.
+#[rstest]
+#[case::buy_by_base_capped_by_quote(Side::Buy, OrderQuantity::Base(Qty(6)), SpendLimit::Quote(Notional(502)), vec![(100, 3), (101, 2)], Some((1, 0)))]
+#[case::buy_by_base_cap_between_lots(Side::Buy, OrderQuantity::Base(Qty(6)), SpendLimit::Quote(Notional(550)), vec![(100, 3), (101, 2)], Some((1, 0)))]
+#[case::buy_by_quote_capped_by_quote(Side::Buy, OrderQuantity::Quote(Notional(1_000)), SpendLimit::Quote(Notional(502)), vec![(100, 3), (101, 2)], Some((0, 498)))]
+#[case::sell_by_quote_capped_by_base(Side::Sell, OrderQuantity::Quote(Notional(1_000)), SpendLimit::Base(Qty(4)), vec![(100, 3), (99, 1)], Some((0, 601)))]
+#[case::sell_by_base_capped_by_base(Side::Sell, OrderQuantity::Base(Qty(6)), SpendLimit::Base(Qty(4)), vec![(100, 3), (99, 1)], Some((2, 0)))]
+#[case::buy_cap_exactly_sufficient(Side::Buy, OrderQuantity::Base(Qty(5)), SpendLimit::Quote(Notional(502)), vec![(100, 3), (101, 2)], None)]
+#[case::sell_cap_exactly_sufficient(Side::Sell, OrderQuantity::Base(Qty(4)), SpendLimit::Base(Qty(4)), vec![(100, 3), (99, 1)], None)]
+fn market_never_spends_more_than_its_spend_limit(
+    #[case] side: Side,
+    #[case] quantity: OrderQuantity,
+    #[case] limit: SpendLimit,
+    #[case] expected_trades: Vec<(i64, u64)>,
+    #[case] expected_expiry: Option<(u64, i128)>,
+) {
+    let mut book = book_for_spend_limit(side);
+    let taker = market(&mut book, side, quantity, limit);
+    let (result, events) = book.place(taker);
+    assert_eq!(result, Ok(()));
+    assert_eq!(
+        trades(&events).iter().map(|trade| (trade.1, trade.2)).collect::<Vec<_>>(),
+        expected_trades
+    );
+    let expired = events.iter().find_map(|event| match event {
+        EventKind::Expired(expired) => {
+            Some((expired.expired_qty.0, expired.remaining_quote.0, expired.reason))
+        }
+        _ => None,
+    });
+    let expected =
+        expected_expiry.map(|(qty, quote)| (qty, quote, ExpireReason::ImmediateOrCancel));
+    assert_eq!(expired, expected);
+}
+
+#[rstest]
+#[case::buy(Side::Buy, SpendLimit::Quote(Notional(99)))]
+#[case::sell(Side::Sell, SpendLimit::Base(Qty(0)))]
+fn spend_limit_too_small_for_one_lot_expires_without_trading(
+    #[case] side: Side,
+    #[case] limit: SpendLimit,
+) {
+    let mut book = book_for_spend_limit(side);
+    let before = book.engine.snapshot();
+    let taker = market(&mut book, side, OrderQuantity::Base(Qty(2)), limit);
+    let (result, events) = book.place(taker);
+    assert_eq!(result, Ok(()));
+    assert!(matches!(events.as_slice(), [EventKind::Accepted(_), EventKind::Expired(_)]));
+    assert_eq!(expiry(&events), Some((taker.order_id.0, 2, ExpireReason::ImmediateOrCancel)));
+    assert_eq!(book.engine.snapshot().orders, before.orders, "no trade, nothing rests");
+}
+
+#[test]
+fn gtc_limit_stopped_by_its_spend_limit_expires_instead_of_resting() {
+    let mut book = book_for_spend_limit(Side::Buy);
+    let taker = PlaceOrder {
+        spend_limit: Some(SpendLimit::Quote(Notional(300))),
+        ..book.limit_order(ALICE, Side::Buy, 101, 6)
+    };
+    let (_, events) = book.place(taker);
+    assert_eq!(trades(&events).iter().map(|trade| trade.2).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(expiry(&events), Some((taker.order_id.0, 3, ExpireReason::ImmediateOrCancel)));
+    assert_eq!(book.open_qty(taker.order_id), None);
+}
+
+#[test]
+fn a_resting_order_keeps_no_spend_limit_when_an_amend_moves_it() {
+    let mut book = book_for_spend_limit(Side::Buy);
+    let bid = PlaceOrder {
+        spend_limit: Some(SpendLimit::Quote(Notional(0))),
+        ..book.limit_order(ALICE, Side::Buy, 99, 5)
+    };
+    book.must(BookCommand::Place(bid));
+    let events = book.must(amend_of(ALICE, bid.order_id, 101, 5));
+    assert_eq!(
+        trades(&events).iter().map(|trade| (trade.1, trade.2)).collect::<Vec<_>>(),
+        vec![(100, 3), (101, 2)]
+    );
+}
+
+#[rstest]
+#[case::base_limit_on_a_buy(Side::Buy, SpendLimit::Base(Qty(5)))]
+#[case::quote_limit_on_a_sell(Side::Sell, SpendLimit::Quote(Notional(500)))]
+#[case::negative_quote_limit(Side::Buy, SpendLimit::Quote(Notional(-1)))]
+fn spend_limit_of_the_wrong_asset_is_refused(#[case] side: Side, #[case] limit: SpendLimit) {
+    let mut book = book_for_spend_limit(side);
+    let order = market(&mut book, side, OrderQuantity::Base(Qty(2)), limit);
+    assert_refused_without_change(&mut book, order, RejectReason::InvalidSpendLimit);
+}
+
+/// Fill-or-kill for 5: 3 @ 100 and 2 @ 101 cost 502 (buy); a sell needs a limit of 5 lots.
+#[rstest]
+#[case::limit_buy_cap_short_by_one(
+    OrderType::Limit,
+    Side::Buy,
+    SpendLimit::Quote(Notional(501)),
+    Err(RejectReason::FokCannotFill)
+)]
+#[case::limit_buy_cap_exact(OrderType::Limit, Side::Buy, SpendLimit::Quote(Notional(502)), Ok(()))]
+#[case::market_buy_cap_short(
+    OrderType::Market,
+    Side::Buy,
+    SpendLimit::Quote(Notional(400)),
+    Err(RejectReason::FokCannotFill)
+)]
+#[case::market_sell_cap_short(
+    OrderType::Market,
+    Side::Sell,
+    SpendLimit::Base(Qty(4)),
+    Err(RejectReason::FokCannotFill)
+)]
+#[case::market_sell_cap_exact(OrderType::Market, Side::Sell, SpendLimit::Base(Qty(5)), Ok(()))]
+fn fok_counts_the_spend_limit(
+    #[case] order_type: OrderType,
+    #[case] side: Side,
+    #[case] limit: SpendLimit,
+    #[case] expected: Result<(), RejectReason>,
+) {
+    let mut book = book_for_spend_limit(side);
+    let price = match (order_type, side) {
+        (OrderType::Market, _) => None,
+        (_, Side::Buy) => Some(Price(101)),
+        (_, Side::Sell) => Some(Price(99)),
+    };
+    let order = PlaceOrder {
+        order_type,
+        time_in_force: TimeInForce::Fok,
+        price,
+        quantity: OrderQuantity::Base(Qty(5)),
+        spend_limit: Some(limit),
+        ..book.order(ALICE, side)
+    };
+    match expected {
+        Err(reason) => assert_refused_without_change(&mut book, order, reason),
+        Ok(()) => {
+            let (result, events) = book.place(order);
+            assert_eq!(result, Ok(()));
+            assert_eq!(trades(&events).iter().map(|trade| trade.2).sum::<u64>(), 5);
+        }
+    }
+}
+
 #[test]
 fn market_fok_by_base_is_all_or_nothing() {
     let mut book = Book::new();
@@ -473,17 +648,8 @@ fn amend_of_post_only_to_a_crossing_price_is_refused() {
         ..book.limit_order(ALICE, Side::Buy, 99, 5)
     };
     book.must(BookCommand::Place(maker));
-    let amend = AmendOrder {
-        account_id: ALICE,
-        order_id: maker.order_id,
-        new_price: Price(101),
-        new_qty: Qty(5),
-    };
-    assert_command_refused_without_change(
-        &mut book,
-        BookCommand::Amend(amend),
-        RejectReason::PostOnlyWouldTake,
-    );
+    let amend = amend_of(ALICE, maker.order_id, 101, 5);
+    assert_command_refused_without_change(&mut book, amend, RejectReason::PostOnlyWouldTake);
 }
 
 #[rstest]

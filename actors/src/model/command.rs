@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, ClientOrderId, OrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention,
-    Side, TimeInForce,
+    AccountId, ClientOrderId, Notional, OrderId, OrderQuantity, OrderType, Price, Qty,
+    SelfTradePrevention, Side, TimeInForce,
 };
 
 /// One input to a symbol's book, in journal order. `input_seq` must be exactly one more than the
@@ -46,6 +46,31 @@ pub struct PlaceOrder {
     pub self_trade_prevention: SelfTradePrevention,
     /// Only reduces a position (perpetuals); the account shard enforces it, the book carries it.
     pub reduce_only: bool,
+    /// The most this order may spend while it takes, in the asset it gives up; `None` is
+    /// unlimited. The account shard sets it to the funds it held, so a market order (whose cost
+    /// is not known in advance) can never spend more than that hold. Limit orders whose hold is
+    /// exact need none. See [`SpendLimit`].
+    #[serde(default)]
+    pub spend_limit: Option<SpendLimit>,
+}
+
+/// A cap on what a taker spends, cumulative over all its fills: `Quote` for a buy (notional
+/// units, tick x lot, summed as `Notional::of(trade price, trade qty)`), `Base` for a sell
+/// (lots). The book fills only as many lots as the remaining limit affords at each maker's
+/// price; when it affords not even one lot, matching stops and the remainder expires
+/// (`ExpireReason::ImmediateOrCancel`), even for a GTC limit order. A limit of the other asset
+/// (`Base` on a buy, `Quote` on a sell) or a negative one is refused
+/// (`RejectReason::InvalidSpendLimit`).
+///
+/// It applies only while the order takes, when it is placed. Whatever of a GTC order rests
+/// keeps no spend limit: its hold is exact at its own price, and an amend that moves it (and
+/// may trade) matches it without one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SpendLimit {
+    /// At most this notional of the quote asset (for a buy).
+    Quote(Notional),
+    /// At most this many lots of the base asset (for a sell).
+    Base(Qty),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ mod spec;
 
 pub use command::{
     AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders, PlaceOrder,
+    SpendLimit,
 };
 pub use event::{
     BookEvent, CancelReason, EventKind, ExpireReason, LevelChanged, OrderAccepted, OrderAmended,

@@ -50,6 +50,10 @@ pub enum RejectReason {
     InvalidTimeInForce,
     #[error("quoteOrderQty is only allowed for market orders.")]
     QuoteQuantityNotAllowed,
+    #[error(
+        "Invalid spend limit: it must not be negative and must be in the asset the order gives up (quote for a buy, base for a sell)."
+    )]
+    InvalidSpendLimit,
     #[error("The order book of this symbol is full.")]
     BookFull,
     #[error("Filter failure: MAX_NUM_ORDERS (too many open orders for this account)")]

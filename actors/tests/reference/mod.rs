@@ -7,6 +7,9 @@
 //! of the book and looking at the outcome, instead of a separate read-only walk. Everything is
 //! O(n) per lookup; books in the tests hold at most a few dozen orders.
 //!
+//! A spend limit is tracked as what is left of it; each fill takes no more lots than it
+//! affords at the maker's price, and a taker it cannot afford one lot for stops (and expires).
+//!
 //! Events come out in the engine's documented order: a refused place emits one `Rejected`;
 //! a taker emits `Accepted`, then per level swept its trades (and STP maker expiries) followed by
 //! that level's new total, then either its resting level's new total or its own expiry.
@@ -16,7 +19,7 @@ use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookEvent, BookInput, CancelReason, EventKind,
     ExpireReason, LevelChanged, Notional, OrderAccepted, OrderAmended, OrderCanceled, OrderExpired,
     OrderId, OrderQuantity, OrderRejected, OrderType, PlaceOrder, Price, Qty, RejectReason,
-    SelfTradePrevention, Side, TimeInForce, TradeExecuted, TradeId,
+    SelfTradePrevention, Side, SpendLimit, TimeInForce, TradeExecuted, TradeId,
 };
 
 /// What one input produced.
@@ -51,6 +54,8 @@ struct Taker {
     remaining: OrderQuantity,
     self_trade_prevention: SelfTradePrevention,
     post_only: bool,
+    /// What is left of the spend limit; `None` = unlimited (always for a moved amend).
+    spend_left: Option<SpendLimit>,
     last_trade_price: Option<Price>,
 }
 
@@ -481,6 +486,13 @@ impl ReferenceBook {
                 OrderQuantity::Quote(Notional(left.0 - Notional::of(maker.price, qty).0))
             }
         };
+        taker.spend_left = match taker.spend_left {
+            None => None,
+            Some(SpendLimit::Base(left)) => Some(SpendLimit::Base(Qty(left.0 - qty.0))),
+            Some(SpendLimit::Quote(left)) => {
+                Some(SpendLimit::Quote(Notional(left.0 - Notional::of(maker.price, qty).0)))
+            }
+        };
         taker.last_trade_price = Some(maker.price);
         self.last_trade_id += 1;
         self.emit(EventKind::Traded(TradeExecuted {
@@ -566,6 +578,7 @@ impl ReferenceBook {
             remaining: OrderQuantity::Base(amend.new_qty),
             self_trade_prevention: order.self_trade_prevention,
             post_only: order.post_only,
+            spend_left: None,
             last_trade_price: None,
         };
         self.take_then_rest_or_expire(taker, band, true);
@@ -581,16 +594,22 @@ impl Taker {
         }
     }
 
-    /// Lots this taker takes from a maker with `open_qty` at `price`: a quote budget buys only
-    /// whole lots.
+    /// Lots this taker takes from a maker with `open_qty` at `price`: a quote budget and a
+    /// quote spend limit buy only whole lots; a base spend limit caps the lots.
     fn fill_qty(&self, price: Price, open_qty: Qty) -> Qty {
-        match self.remaining {
+        let whole_lots = |amount: Notional| {
+            Qty(u64::try_from(amount.0 / i128::from(price.0)).expect("amount is not negative"))
+        };
+        let mut qty = match self.remaining {
             OrderQuantity::Base(qty) => qty.min(open_qty),
-            OrderQuantity::Quote(budget) => {
-                let lots = budget.0 / i128::from(price.0);
-                Qty(u64::try_from(lots).expect("budget is not negative").min(open_qty.0))
-            }
+            OrderQuantity::Quote(budget) => whole_lots(budget).min(open_qty),
+        };
+        match self.spend_left {
+            None => {}
+            Some(SpendLimit::Base(left)) => qty = qty.min(left),
+            Some(SpendLimit::Quote(left)) => qty = qty.min(whole_lots(left)),
         }
+        qty
     }
 }
 
@@ -603,6 +622,7 @@ fn taker_of(order: &PlaceOrder) -> Taker {
         remaining: order.quantity,
         self_trade_prevention: order.self_trade_prevention,
         post_only: order.order_type == OrderType::LimitMaker,
+        spend_left: order.spend_limit,
         last_trade_price: None,
     }
 }
@@ -623,6 +643,12 @@ fn check_shape(order: &PlaceOrder) -> Result<(), RejectReason> {
         OrderType::Market if tif == TimeInForce::Gtc || (tif == TimeInForce::Fok && by_quote) => {
             Err(RejectReason::InvalidTimeInForce)
         }
-        _ => Ok(()),
+        // The spend limit is in the asset given up: quote for a buy, base for a sell.
+        _ => match (order.side, order.spend_limit) {
+            (_, None) => Ok(()),
+            (Side::Buy, Some(SpendLimit::Quote(amount))) if amount.0 >= 0 => Ok(()),
+            (Side::Sell, Some(SpendLimit::Base(_))) => Ok(()),
+            _ => Err(RejectReason::InvalidSpendLimit),
+        },
     }
 }

@@ -9,13 +9,15 @@
 //! Shape: 5 accounts; buys at 88..=104 and sells at 96..=112 ticks (books build up and still
 //! cross often); quantities of a few lots; a band of 5-20% around a reference near 100 (its
 //! 5-22 tick half-width cuts through that range); small capacities (so BookFull and
-//! TooManyOpenOrders happen); now and then a malformed order or an out-of-range value.
+//! TooManyOpenOrders happen); now and then a malformed order or an out-of-range value. About
+//! half the market orders (and a few others) carry a spend limit of 0 to ~25 lots' worth,
+//! now and then of the wrong asset or negative.
 
 use exchange_actors::book::{BookCapacity, BookLimits, RestingOrder};
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
     ClientOrderId, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
-    SelfTradePrevention, Side, TimeInForce,
+    SelfTradePrevention, Side, SpendLimit, TimeInForce,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -67,6 +69,18 @@ pub struct PlaceStep {
     quantity: QuantityChoice,
     self_trade_prevention: SelfTradePrevention,
     reduce_only: bool,
+    spend_limit: Option<SpendChoice>,
+}
+
+/// A spend limit, resolved against the order's side.
+#[derive(Clone, Copy, Debug)]
+pub enum SpendChoice {
+    /// In the asset the order gives up: lots for a sell, this much notional for a buy.
+    Given { lots: u64, notional: i128 },
+    /// In the asset the order receives (refused).
+    WrongAsset,
+    /// A negative quote amount (refused for a buy; a sell gets the wrong asset).
+    Negative,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -218,9 +232,11 @@ fn place_strategy() -> impl Strategy<Value = PlaceStep> {
     let in_range = pick(vec![(50, true), (1, false)]);
     let header = (1..=ACCOUNTS, id, any::<bool>(), shape_strategy());
     let body = (in_range, 0i64..=16, base, quote, stp_strategy(), prop::bool::weighted(0.1));
-    (header, body).prop_map(|(header, body)| {
+    (header, body, 0u32..40, spend_strategy()).prop_map(|(header, body, roll, spend)| {
         let (account, id, buy, (order_type, time_in_force, priced, by_quote)) = header;
         let (in_range, offset, base, quote, self_trade_prevention, reduce_only) = body;
+        // Half the market orders, one in twenty of the others.
+        let limited = roll < if order_type == OrderType::Market { 20 } else { 2 };
         let price = match (in_range, buy) {
             (true, true) => 88 + offset,
             (true, false) => 112 - offset,
@@ -241,8 +257,21 @@ fn place_strategy() -> impl Strategy<Value = PlaceStep> {
             },
             self_trade_prevention,
             reduce_only,
+            spend_limit: limited.then_some(spend),
         }
     })
+}
+
+/// Mostly a limit of 0 to 12 lots (or 0 to 2,500 notional, ~25 lots at 100 ticks): often
+/// enough to stop a taker before it fills, sometimes too small for a single lot.
+fn spend_strategy() -> impl Strategy<Value = SpendChoice> {
+    (pick(vec![(14, 0), (1, 1), (1, 2)]), 0u64..=12, 0i128..=2_500).prop_map(
+        |(kind, lots, notional)| match kind {
+            0 => SpendChoice::Given { lots, notional },
+            1 => SpendChoice::WrongAsset,
+            _ => SpendChoice::Negative,
+        },
+    )
 }
 
 /// (type, time in force, carries a price, by quote amount).
@@ -391,6 +420,18 @@ impl Resolver {
             },
             self_trade_prevention: step.self_trade_prevention,
             reduce_only: step.reduce_only,
+            spend_limit: step.spend_limit.map(|spend| resolve_spend(spend, step.side)),
+        }
+    }
+}
+
+fn resolve_spend(spend: SpendChoice, side: Side) -> SpendLimit {
+    match (spend, side) {
+        (SpendChoice::Given { notional, .. }, Side::Buy) => SpendLimit::Quote(Notional(notional)),
+        (SpendChoice::Given { lots, .. }, Side::Sell) => SpendLimit::Base(Qty(lots)),
+        (SpendChoice::WrongAsset, Side::Buy) => SpendLimit::Base(Qty(5)),
+        (SpendChoice::WrongAsset, Side::Sell) | (SpendChoice::Negative, _) => {
+            SpendLimit::Quote(Notional(-100))
         }
     }
 }
