@@ -51,5 +51,5 @@ pub use market::{ASSET_SCALE_MAX, FeeRate, Liquidity, MarketSpec, MarketSpecErro
 pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
-pub use place::{Budget, GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
+pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
 pub use state::{AccountState, RestoredState, SHARD_COUNT_MAX};

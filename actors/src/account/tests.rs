@@ -397,6 +397,31 @@ fn market_buy_by_base_releases_the_unspent_whole_balance() {
 }
 
 #[rstest]
+#[case::buy_by_base(Side::Buy, OrderQuantity::Base(Qty(5)), "USDT", 300_000)]
+#[case::sell_by_quote(Side::Sell, OrderQuantity::Quote(Notional(50_000)), "BTC", 3_000)]
+fn whole_balance_market_orders_stop_at_the_spend_limit(
+    #[case] side: Side,
+    #[case] quantity: OrderQuantity,
+    #[case] asset: &str,
+    #[case] funds: i128,
+) {
+    let mut harness = Harness::new();
+    let carol = AccountId(7);
+    let asset = AssetCode::new(asset).unwrap();
+    harness.state.open_account(carol).unwrap();
+    harness.state.deposit(carol, asset, funds, 0).unwrap();
+    // 5 lots at 100.00 on the other side; Carol can pay for (or deliver) only 3.
+    harness.place(limit(BOB, side.opposite(), 10_000, 5));
+    let taker = harness.place(market(carol, side, quantity));
+    let order = harness.order(taker);
+    assert_eq!(
+        (order.status, order.executed_qty, order.hold_remaining),
+        (OrderStatus::Expired, Qty(3), 0)
+    );
+    assert_eq!(harness.state.balance(carol, asset), Balance::default());
+}
+
+#[rstest]
 #[case::ioc_remainder_expires(TimeInForce::Ioc, OrderStatus::Expired)]
 #[case::fok_is_rejected(TimeInForce::Fok, OrderStatus::Rejected)]
 fn unfilled_takers_release_their_hold(#[case] tif: TimeInForce, #[case] status: OrderStatus) {
