@@ -127,9 +127,9 @@ impl OrderBook {
     pub fn insert(&mut self, order: OrderRecord) {
         let previous = self.by_id.insert(order.order_id, order);
         assert!(previous.is_none(), "order id {:?} assigned twice", order.order_id);
-        let client =
-            self.by_client_id.insert((order.account_id, order.client_order_id), order.order_id);
-        debug_assert!(client.is_none(), "client order id checked unique before insert");
+        // On restore an id may stand on two closed orders (reused after the first was forgotten
+        // by a shard that remembered fewer): the later one, inserted last, is the one it names.
+        self.by_client_id.insert((order.account_id, order.client_order_id), order.order_id);
         if order.status.is_terminal() {
             self.remember_closed(order.account_id, order.order_id);
             return;
@@ -160,7 +160,10 @@ impl OrderBook {
         while recent.len() > RECENT_CLOSED_ORDERS_PER_ACCOUNT {
             let old = recent.pop_front().expect("non-empty");
             let record = self.by_id.remove(&old).expect("recent order is stored");
-            self.by_client_id.remove(&(record.account_id, record.client_order_id));
+            let key = (record.account_id, record.client_order_id);
+            if self.by_client_id.get(&key) == Some(&old) {
+                self.by_client_id.remove(&key);
+            }
         }
     }
 }
