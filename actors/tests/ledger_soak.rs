@@ -8,7 +8,10 @@
 //! open orders' holds), every open order holds exactly its requirement, the two shards'
 //! Clearing(symbol) balances sum to zero per asset, every order's executed quantity equals the
 //! trades the book reported for it (no fill applied twice), and the books' resting orders are
-//! exactly the shards' open orders.
+//! exactly the shards' open orders. Every drain is written to a per-shard in-memory
+//! "database"; every 10,000 commands each shard is rebuilt from it with `AccountState::restore`,
+//! must equal the live one, and the soak goes on with the rebuilt shard. Entry ids are checked
+//! contiguous across drains. About 13 s in a debug build.
 //!
 //! Race: 1,000 resting orders, each hit by a cancel and by a crossing order in random order;
 //! each ends in exactly one terminal state and its hold is released exactly once.
@@ -16,8 +19,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use exchange_actors::account::{
-    AccountState, EntryKind, LedgerEntry, MarketSpec, OrderRecord, OrderStatus, PlaceRequest,
-    SystemAccount,
+    AccountState, BalanceRow, Changes, EntryKind, LedgerEntry, MarketSpec, OrderRecord,
+    OrderStatus, Owner, PlaceRequest, RestoredState, SystemAccount,
 };
 use exchange_actors::book::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
 use exchange_actors::model::{
@@ -35,6 +38,9 @@ const ACCOUNTS: u64 = 1_000;
 const COMMANDS: u32 = 100_000;
 const CHECK_EVERY: u32 = 1_000;
 const RACE_ORDERS: usize = 1_000;
+/// Every this many commands each shard is rebuilt from its "database" and the soak goes on
+/// with the rebuilt one.
+const RESTORE_EVERY: u32 = 10_000;
 
 fn dec(text: &str) -> Decimal {
     text.parse().expect("decimal")
@@ -76,9 +82,54 @@ struct Market {
     mid_ticks: i64,
 }
 
+/// What the shell would have written to the database for one shard: every drain applied.
+#[derive(Default)]
+struct Db {
+    accounts: Vec<AccountId>,
+    balances: BTreeMap<(Owner, AssetCode), BalanceRow>,
+    orders: BTreeMap<OrderId, OrderRecord>,
+    watermarks: BTreeMap<SymbolCode, u64>,
+    next_order_counter: u64,
+    next_entry_id: u64,
+}
+
+impl Db {
+    fn write(&mut self, changes: &Changes) {
+        for entry in &changes.entries {
+            if self.next_entry_id != 0 {
+                assert_eq!(entry.entry_id, self.next_entry_id, "entry ids are contiguous");
+            }
+            self.next_entry_id = entry.entry_id + 1;
+        }
+        assert!(changes.next_entry_id == self.next_entry_id || changes.entries.is_empty());
+        self.accounts.extend(&changes.accounts);
+        for row in &changes.balances {
+            self.balances.insert((row.owner, row.asset), *row);
+        }
+        for order in &changes.orders {
+            self.orders.insert(order.order_id, *order);
+        }
+        self.watermarks.extend(changes.watermarks.iter().copied());
+        self.next_order_counter = changes.next_order_counter;
+        self.next_entry_id = changes.next_entry_id;
+    }
+
+    fn restored(&self) -> RestoredState {
+        RestoredState {
+            accounts: self.accounts.clone(),
+            balances: self.balances.values().copied().collect(),
+            open_and_recent_orders: self.orders.values().copied().collect(),
+            watermarks: self.watermarks.iter().map(|(symbol, seq)| (*symbol, *seq)).collect(),
+            next_order_counter: self.next_order_counter,
+            next_entry_id: self.next_entry_id,
+        }
+    }
+}
+
 /// Two shards and two books, wired as the actors will be.
 struct Exchange {
     shards: Vec<AccountState>,
+    dbs: Vec<Db>,
     markets: BTreeMap<SymbolCode, Market>,
     rng: ChaCha8Rng,
     ts_ns: u64,
@@ -116,6 +167,7 @@ impl Exchange {
             markets.iter().map(|(symbol, market)| (*symbol, market.spec)).collect();
         let shards = (0..SHARDS).map(|index| AccountState::new(index, specs.clone())).collect();
         Exchange {
+            dbs: (0..SHARDS).map(|_| Db::default()).collect(),
             shards,
             markets,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -191,8 +243,14 @@ impl Exchange {
                 );
             }
         }
-        for shard in &mut self.shards {
+        self.drain();
+    }
+
+    /// Writes every shard's changes to its database.
+    fn drain(&mut self) {
+        for (shard, db) in self.shards.iter_mut().zip(&mut self.dbs) {
             let changes = shard.drain_changes();
+            db.write(&changes);
             for entry in &changes.entries {
                 *self.tally.entry(format!("entry {:?}", entry.kind)).or_default() += 1;
             }
@@ -202,6 +260,25 @@ impl Exchange {
             if self.keep_entries {
                 self.entries.extend(changes.entries);
             }
+        }
+    }
+
+    /// Rebuilds every shard from its database; the rebuilt shard must equal the live one.
+    fn restart_shards(&mut self) {
+        self.drain();
+        for (index, db) in self.dbs.iter().enumerate() {
+            let live = &self.shards[index];
+            let markets =
+                self.markets.iter().map(|(symbol, market)| (*symbol, market.spec)).collect();
+            let shard_index = u16::try_from(index).expect("two shards");
+            let restored = AccountState::restore(shard_index, markets, db.restored());
+            restored.check_invariants().expect("restored invariants");
+            assert!(live.balances().eq(restored.balances()), "shard {index}: restored balances");
+            assert!(live.all_open_orders().eq(restored.all_open_orders()), "shard {index}: orders");
+            for symbol in self.markets.keys() {
+                assert_eq!(live.watermark(*symbol), restored.watermark(*symbol));
+            }
+            self.shards[index] = restored;
         }
     }
 
@@ -433,13 +510,14 @@ fn ledger_soak() {
         ];
         exchange.open_funded(AccountId(account), &funds);
     }
-    for shard in &mut exchange.shards {
-        shard.drain_changes();
-    }
+    exchange.drain();
     for command in 1..=COMMANDS {
         random_command(&mut exchange);
         if command % CHECK_EVERY == 0 {
             exchange.check();
+        }
+        if command % RESTORE_EVERY == 0 {
+            exchange.restart_shards();
         }
     }
     for (what, count) in &exchange.tally {
