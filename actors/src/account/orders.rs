@@ -49,6 +49,7 @@ pub struct OrderRecord {
     pub order_type: OrderType,
     pub time_in_force: TimeInForce,
     pub self_trade_prevention: SelfTradePrevention,
+    pub reduce_only: bool,
     /// Limit price (the latest, after amends); `None` for market orders.
     pub price: Option<Price>,
     /// Original quantity in lots (executed + open after an amend), or a market order's quote

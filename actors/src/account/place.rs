@@ -48,12 +48,12 @@ pub struct PlaceRequest {
 pub(super) struct Requirement {
     pub asset: AssetCode,
     pub amount: i128,
-    pub spend_limit: Option<SpendLimit>,
 }
 
 impl AccountState {
     /// Checks `request`, holds its requirement and records it as PENDING. The returned command
-    /// goes to the symbol's book; its events then settle the order.
+    /// (with `spend_limit` set for whole-balance holds) goes to the symbol's book; its events
+    /// then settle the order.
     pub fn place(&mut self, request: PlaceRequest) -> Result<PlaceOrder, AccountReject> {
         let market = *self
             .markets
@@ -86,6 +86,7 @@ impl AccountState {
             order_type: request.order_type,
             time_in_force: request.time_in_force,
             self_trade_prevention: request.self_trade_prevention,
+            reduce_only: request.reduce_only,
             price: request.price,
             quantity: request.quantity,
             executed_qty: Qty::ZERO,
@@ -101,18 +102,38 @@ impl AccountState {
             Cause { order_id: Some(order_id), symbol: Some(request.symbol), ..Cause::default() };
         self.add_hold(order_id, requirement.amount, &cause);
         self.touch(order_id);
-        Ok(PlaceOrder {
+        Ok(self.pending_command(order_id).expect("just placed"))
+    }
+
+    /// The command to forward to the book for a PENDING order: what `place` returned, rebuilt
+    /// from the record (for the supervisor re-driving an order the book may not have seen).
+    pub fn pending_command(&self, order_id: OrderId) -> Option<PlaceOrder> {
+        let order =
+            self.orders.get(order_id).filter(|order| order.status == OrderStatus::Pending)?;
+        let market = &self.markets[&order.symbol];
+        // A whole-balance hold is in whole units, so it converts back exactly.
+        let spend_limit = match (order.order_type, order.side, order.quantity) {
+            (OrderType::Market, Side::Buy, OrderQuantity::Base(_)) => Some(SpendLimit::Quote(
+                Notional(order.hold_remaining / market.quote_units_per_notional),
+            )),
+            (OrderType::Market, Side::Sell, OrderQuantity::Quote(_)) => {
+                let lots = order.hold_remaining / market.base_units_per_lot;
+                Some(SpendLimit::Base(Qty(u64::try_from(lots).unwrap_or(u64::MAX))))
+            }
+            _ => None,
+        };
+        Some(PlaceOrder {
             order_id,
-            account_id: request.account_id,
-            client_order_id,
-            side: request.side,
-            order_type: request.order_type,
-            time_in_force: request.time_in_force,
-            price: request.price,
-            quantity: request.quantity,
-            self_trade_prevention: request.self_trade_prevention,
-            reduce_only: request.reduce_only,
-            spend_limit: requirement.spend_limit,
+            account_id: order.account_id,
+            client_order_id: order.client_order_id,
+            side: order.side,
+            order_type: order.order_type,
+            time_in_force: order.time_in_force,
+            price: order.price,
+            quantity: order.quantity,
+            self_trade_prevention: order.self_trade_prevention,
+            reduce_only: order.reduce_only,
+            spend_limit,
         })
     }
 
@@ -153,7 +174,7 @@ impl AccountState {
                     available,
                 });
             }
-            Ok(Requirement { asset: spent, amount, spend_limit: None })
+            Ok(Requirement { asset: spent, amount })
         };
         match (request.side, request.price, request.quantity) {
             (Side::Buy, Some(price), OrderQuantity::Base(qty)) => {
@@ -164,7 +185,7 @@ impl AccountState {
                 exact(market.quote_amount(notional))
             }
             // Everything available, in whole units the book can spend.
-            (side, _, _) => {
+            _ => {
                 let units = available / unit;
                 if units == 0 {
                     return Err(AccountReject::InsufficientFunds {
@@ -173,15 +194,10 @@ impl AccountState {
                         available,
                     });
                 }
-                let spend_limit = match side {
-                    Side::Buy => SpendLimit::Quote(Notional(units)),
-                    Side::Sell => SpendLimit::Base(Qty(u64::try_from(units).unwrap_or(u64::MAX))),
-                };
-                let amount = match spend_limit {
-                    SpendLimit::Quote(notional) => market.quote_amount(notional),
-                    SpendLimit::Base(qty) => market.base_amount(qty),
-                };
-                Ok(Requirement { asset: spent, amount, spend_limit: Some(spend_limit) })
+                // At most u64::MAX units, so that a spend limit in lots can express it.
+                let units = units.min(i128::from(u64::MAX));
+                let amount = units.checked_mul(unit).expect("whole units of a balance fit");
+                Ok(Requirement { asset: spent, amount })
             }
         }
     }

@@ -10,8 +10,8 @@ use super::*;
 use crate::book::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
 use crate::model::{
     AccountId, AssetCode, BookCommand, BookEvent, BookInput, CancelOrder, ClientOrderId, EventKind,
-    Notional, OrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention, Side, SymbolCode,
-    TimeInForce, btcusdt,
+    Notional, OrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention, Side, SpendLimit,
+    SymbolCode, TimeInForce, btcusdt,
 };
 
 const ALICE: AccountId = AccountId(1);
@@ -211,6 +211,42 @@ fn place_holds_the_requirement(
     assert_eq!(entry.credit, Leg::held(Owner::User(ALICE)));
     assert_eq!(changes.orders, vec![order]);
     harness.state.check_invariants().unwrap();
+}
+
+#[rstest]
+#[case::buy_limit(limit(ALICE, Side::Buy, 10_000, 600), None)]
+#[case::buy_market_by_quote(market(ALICE, Side::Buy, OrderQuantity::Quote(Notional(70))), None)]
+#[case::buy_market_by_base(
+    market(ALICE, Side::Buy, OrderQuantity::Base(Qty(6))),
+    Some(SpendLimit::Quote(Notional(FUNDS / 10)))
+)]
+#[case::sell_market_by_quote(
+    market(ALICE, Side::Sell, OrderQuantity::Quote(Notional(70))),
+    Some(SpendLimit::Base(Qty(1_000_000_000)))
+)]
+fn spend_limit_is_the_whole_balance_hold(
+    #[case] request: PlaceRequest,
+    #[case] expected: Option<SpendLimit>,
+) {
+    let mut harness = Harness::new();
+    let command = harness.state.place(request).unwrap();
+    assert_eq!(command.spend_limit, expected);
+    // The supervisor can rebuild the same command while the order is PENDING.
+    assert_eq!(harness.state.pending_command(command.order_id), Some(command));
+    let events = harness.book(BookCommand::Place(command));
+    harness.deliver(&events);
+    assert_eq!(harness.state.pending_command(command.order_id), None);
+}
+
+#[test]
+fn client_retry_places_exactly_one_order() {
+    let mut harness = Harness::new();
+    let request = with_client_id(limit(ALICE, Side::Buy, 10_000, 10), "retry-1");
+    let results: Vec<_> = (0..3).map(|_| harness.state.place(request)).collect();
+    assert!(results[0].is_ok());
+    assert_eq!(results[1..], [Err(AccountReject::DuplicateClientOrderId); 2]);
+    assert_eq!(harness.state.open_orders(ALICE, symbol()).count(), 1);
+    assert_eq!(harness.state.balance(ALICE, usdt()).held, 10_000 * 10 * 10);
 }
 
 #[test]
