@@ -3,11 +3,14 @@
 //! - [`model`]: fixed-point numbers, ids, symbol specs, commands and events (pure data).
 //! - [`book`]: the matching engine of one symbol (pure) — price-time priority, O(1) cancel,
 //!   O(1) best bid/ask, deterministic snapshots.
+//! - [`account`]: the pure state of one account shard — double-entry ledger, balances, order
+//!   holds, fees and rebates, book events applied exactly once by a per-symbol watermark.
 //!
 //! Every pure state machine here takes time, ids and sequence numbers as inputs and returns
 //! ordered events; the actor shells (added with the actors) journal and publish them. This crate
 //! never depends on a database, broker or web framework: those live behind `ports` in the server.
 
+pub mod account;
 pub mod book;
 pub mod model;
 pub mod ports;

@@ -106,6 +106,122 @@ impl<'de> Deserialize<'de> for ClientOrderId {
     }
 }
 
+/// Longest asset code (`BTC`, `USDT`, `1000SATS`).
+pub const ASSET_CODE_LEN_MAX: usize = 12;
+
+/// Longest symbol code (`BTCUSDT`, `ETH_PERP`).
+pub const SYMBOL_CODE_LEN_MAX: usize = 20;
+
+/// Why a string is not a valid asset or symbol code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("{kind} code must not be empty")]
+    Empty { kind: &'static str },
+    #[error("{kind} code is {len} characters; at most {max} are allowed")]
+    TooLong { kind: &'static str, len: usize, max: usize },
+    #[error("{kind} code has a character outside {alphabet} at position {position}")]
+    BadCharacter { kind: &'static str, alphabet: &'static str, position: usize },
+}
+
+/// Bytes of a short upper-case code, stored inline and zero padded (so the derived ordering
+/// is the ordering of the strings).
+fn code_bytes<const N: usize>(
+    text: &str,
+    kind: &'static str,
+    alphabet: &'static str,
+    allowed: fn(u8) -> bool,
+) -> Result<[u8; N], CodeError> {
+    let raw = text.as_bytes();
+    if raw.is_empty() {
+        return Err(CodeError::Empty { kind });
+    }
+    if raw.len() > N {
+        return Err(CodeError::TooLong { kind, len: raw.len(), max: N });
+    }
+    if let Some(position) = raw.iter().position(|byte| !allowed(*byte)) {
+        return Err(CodeError::BadCharacter { kind, alphabet, position });
+    }
+    let mut bytes = [0; N];
+    bytes[..raw.len()].copy_from_slice(raw);
+    Ok(bytes)
+}
+
+fn code_str(bytes: &[u8]) -> &str {
+    let len = bytes.iter().position(|byte| *byte == 0).unwrap_or(bytes.len());
+    // Only ASCII bytes are ever stored (checked in `code_bytes`), so this cannot fail.
+    std::str::from_utf8(&bytes[..len]).unwrap_or_default()
+}
+
+/// Declares an inline, `Copy` code type with string serde, Debug and Display.
+macro_rules! inline_code {
+    ($(#[$doc:meta])* $name:ident, $len:expr, $kind:literal, $alphabet:literal, $allowed:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; $len]);
+
+        impl $name {
+            pub fn new(text: &str) -> Result<Self, CodeError> {
+                code_bytes(text, $kind, $alphabet, $allowed).map($name)
+            }
+
+            pub fn as_str(&self) -> &str {
+                code_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = CodeError;
+
+            fn from_str(text: &str) -> Result<Self, CodeError> {
+                $name::new(text)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(formatter, "{}({:?})", stringify!($name), self.as_str())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::new(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+inline_code!(
+    /// An asset's code: 1 to 12 upper-case ASCII letters and digits, inline.
+    AssetCode,
+    ASSET_CODE_LEN_MAX,
+    "asset",
+    "[A-Z0-9]",
+    |byte: u8| byte.is_ascii_uppercase() || byte.is_ascii_digit()
+);
+
+inline_code!(
+    /// A symbol's code: 1 to 20 characters of `[A-Z0-9_]`, inline.
+    SymbolCode,
+    SYMBOL_CODE_LEN_MAX,
+    "symbol",
+    "[A-Z0-9_]",
+    |byte: u8| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_'
+);
+
 #[cfg(test)]
 mod tests {
     use rstest::rstest;
@@ -133,5 +249,45 @@ mod tests {
         let id = ClientOrderId::new("abc-1").unwrap();
         let bytes = postcard::to_stdvec(&id).unwrap();
         assert_eq!(postcard::from_bytes::<ClientOrderId>(&bytes).unwrap(), id);
+    }
+
+    #[rstest]
+    #[case("BTC")]
+    #[case("1000SATS")]
+    #[case("ABCDEFGHIJKL")]
+    fn asset_code_accepts_upper_alphanumerics(#[case] text: &str) {
+        assert_eq!(AssetCode::new(text).map(|code| code.to_string()), Ok(text.to_owned()));
+    }
+
+    #[rstest]
+    #[case("", CodeError::Empty { kind: "asset" })]
+    #[case("ABCDEFGHIJKLM", CodeError::TooLong { kind: "asset", len: 13, max: 12 })]
+    #[case("btc", CodeError::BadCharacter { kind: "asset", alphabet: "[A-Z0-9]", position: 0 })]
+    #[case("BT_C", CodeError::BadCharacter { kind: "asset", alphabet: "[A-Z0-9]", position: 2 })]
+    fn asset_code_refuses(#[case] text: &str, #[case] expected: CodeError) {
+        assert_eq!(AssetCode::new(text), Err(expected));
+    }
+
+    #[rstest]
+    #[case("BTCUSDT", true)]
+    #[case("ETH_PERP", true)]
+    #[case("ABCDEFGHIJ0123456789", true)]
+    #[case("ABCDEFGHIJ0123456789X", false)]
+    #[case("BTC-USDT", false)]
+    #[case("", false)]
+    fn symbol_code_alphabet_and_length(#[case] text: &str, #[case] valid: bool) {
+        assert_eq!(SymbolCode::new(text).is_ok(), valid);
+    }
+
+    #[test]
+    fn codes_order_like_strings_and_round_trip() {
+        let short = AssetCode::new("BTC").unwrap();
+        let long = AssetCode::new("BTCB").unwrap();
+        assert!(short < long);
+        let bytes = postcard::to_stdvec(&long).unwrap();
+        assert_eq!(postcard::from_bytes::<AssetCode>(&bytes).unwrap(), long);
+        let symbol = SymbolCode::new("BTCUSDT").unwrap();
+        let bytes = postcard::to_stdvec(&symbol).unwrap();
+        assert_eq!(postcard::from_bytes::<SymbolCode>(&bytes).unwrap(), symbol);
     }
 }

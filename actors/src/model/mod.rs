@@ -23,7 +23,8 @@ pub use event::{
     OrderCanceled, OrderExpired, OrderRejected, TradeExecuted,
 };
 pub use ids::{
-    AccountId, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId, ClientOrderIdError, OrderId, TradeId,
+    ASSET_CODE_LEN_MAX, AccountId, AssetCode, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId,
+    ClientOrderIdError, CodeError, OrderId, SYMBOL_CODE_LEN_MAX, SymbolCode, TradeId,
 };
 pub use numbers::{Notional, Price, Qty};
 pub use order::{OrderQuantity, OrderType, SelfTradePrevention, Side, TimeInForce};
@@ -31,4 +32,4 @@ pub use reject::RejectReason;
 pub use spec::{BASIS_POINTS_PER_WHOLE, ConversionError, SpecError, SymbolSpec};
 
 #[cfg(test)]
-pub(crate) use spec::tests::btcusdt;
+pub(crate) use spec::tests::{btcusdt, dec};

@@ -1,0 +1,51 @@
+//! What changed since the last drain, for the shell to write in one transaction: the new ledger
+//! entries in order, the new values of the balances they touched, the changed order records,
+//! the advanced watermarks, newly opened accounts and the counters a restore needs. Every list
+//! is in a deterministic order (entry id, owner/asset, order id, symbol).
+
+use super::balances::BalanceRow;
+use super::ledger::LedgerEntry;
+use super::orders::OrderRecord;
+use super::state::AccountState;
+use crate::model::{AccountId, SymbolCode};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub accounts: Vec<AccountId>,
+    pub entries: Vec<LedgerEntry>,
+    pub balances: Vec<BalanceRow>,
+    pub orders: Vec<OrderRecord>,
+    pub watermarks: Vec<(SymbolCode, u64)>,
+    pub next_order_counter: u64,
+    pub next_entry_id: u64,
+}
+
+impl Changes {
+    /// Nothing to write but the counters.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.entries.is_empty()
+            && self.balances.is_empty()
+            && self.orders.is_empty()
+            && self.watermarks.is_empty()
+    }
+}
+
+impl AccountState {
+    /// Everything changed since the last drain; the next drain starts empty.
+    pub fn drain_changes(&mut self) -> Changes {
+        let watermarks = std::mem::take(&mut self.changed_watermarks)
+            .into_iter()
+            .map(|symbol| (symbol, self.watermark(symbol)))
+            .collect();
+        Changes {
+            accounts: std::mem::take(&mut self.opened_accounts),
+            entries: std::mem::take(&mut self.journal.new_entries),
+            balances: self.journal.drain_touched(),
+            orders: std::mem::take(&mut self.changed_orders).into_values().collect(),
+            watermarks,
+            next_order_counter: self.next_order_counter,
+            next_entry_id: self.journal.next_entry_id,
+        }
+    }
+}

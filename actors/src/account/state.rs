@@ -1,0 +1,298 @@
+//! [`AccountState`]: the pure state of one account shard — its accounts, balances, orders and
+//! per-symbol event watermarks — with deposits, withdrawals, queries and restore. Placing
+//! orders is in `place.rs`, applying book events in `settle.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::balances::{Balance, BalanceRow, Journal};
+use super::errors::AccountReject;
+use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
+use super::market::MarketSpec;
+use super::orders::{OrderBook, OrderRecord, OrderStatus};
+use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
+
+/// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
+pub const SHARD_COUNT_MAX: u16 = 1_024;
+
+/// What the shell read back from the database to rebuild a shard.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoredState {
+    pub accounts: Vec<AccountId>,
+    pub balances: Vec<BalanceRow>,
+    /// Open and pending orders, and the recent closed ones (any order; closed ones are kept
+    /// per account by `updated_ts_ns`, then order id).
+    pub open_and_recent_orders: Vec<OrderRecord>,
+    pub watermarks: Vec<(SymbolCode, u64)>,
+    pub next_order_counter: u64,
+    pub next_entry_id: u64,
+}
+
+/// The pure state of one account shard: no actix, no I/O, no clock.
+#[derive(Debug)]
+pub struct AccountState {
+    pub(super) shard_index: u16,
+    pub(super) markets: BTreeMap<SymbolCode, MarketSpec>,
+    assets: BTreeSet<AssetCode>,
+    pub(super) accounts: BTreeSet<AccountId>,
+    pub(super) journal: Journal,
+    pub(super) orders: OrderBook,
+    pub(super) watermarks: BTreeMap<SymbolCode, u64>,
+    pub(super) next_order_counter: u64,
+    pub(super) changed_orders: BTreeMap<OrderId, OrderRecord>,
+    pub(super) changed_watermarks: BTreeSet<SymbolCode>,
+    pub(super) opened_accounts: Vec<AccountId>,
+}
+
+impl AccountState {
+    pub fn new(shard_index: u16, markets: BTreeMap<SymbolCode, MarketSpec>) -> AccountState {
+        assert!(shard_index < SHARD_COUNT_MAX, "shard index {shard_index} >= {SHARD_COUNT_MAX}");
+        for (symbol, market) in &markets {
+            assert_eq!(*symbol, market.symbol, "market keyed under another symbol");
+        }
+        let assets = markets.values().flat_map(|market| [market.base, market.quote]).collect();
+        AccountState {
+            shard_index,
+            markets,
+            assets,
+            accounts: BTreeSet::new(),
+            journal: Journal { next_entry_id: 1, ..Journal::default() },
+            orders: OrderBook::default(),
+            watermarks: BTreeMap::new(),
+            next_order_counter: 1,
+            changed_orders: BTreeMap::new(),
+            changed_watermarks: BTreeSet::new(),
+            opened_accounts: Vec::new(),
+        }
+    }
+
+    /// Rebuilds a shard from the rows the shell stored. Nothing is marked changed.
+    pub fn restore(
+        shard_index: u16,
+        markets: BTreeMap<SymbolCode, MarketSpec>,
+        restored: RestoredState,
+    ) -> AccountState {
+        let mut state = AccountState::new(shard_index, markets);
+        state.accounts.extend(restored.accounts);
+        for row in restored.balances {
+            let balance = Balance { available: row.available, held: row.held };
+            state.journal.balances.insert((row.owner, row.asset), balance);
+        }
+        let mut orders = restored.open_and_recent_orders;
+        orders
+            .sort_by_key(|order| (order.status.is_terminal(), order.updated_ts_ns, order.order_id));
+        for order in orders {
+            state.orders.insert(order);
+        }
+        state.watermarks.extend(restored.watermarks);
+        state.next_order_counter = restored.next_order_counter.max(1);
+        state.journal.next_entry_id = restored.next_entry_id.max(1);
+        state
+    }
+
+    pub fn shard_index(&self) -> u16 {
+        self.shard_index
+    }
+
+    pub fn open_account(&mut self, account: AccountId) -> Result<(), AccountReject> {
+        if !self.accounts.insert(account) {
+            return Err(AccountReject::AccountExists(account));
+        }
+        self.opened_accounts.push(account);
+        Ok(())
+    }
+
+    /// Credits `amount` minor units from the outside world to `account`'s available balance.
+    pub fn deposit(
+        &mut self,
+        account: AccountId,
+        asset: AssetCode,
+        amount: i128,
+        reference: u64,
+    ) -> Result<(), AccountReject> {
+        self.transfer(account, asset, amount, reference, EntryKind::Deposit)
+    }
+
+    /// Pays `amount` minor units out of `account`'s available balance to the outside world.
+    pub fn withdraw(
+        &mut self,
+        account: AccountId,
+        asset: AssetCode,
+        amount: i128,
+        reference: u64,
+    ) -> Result<(), AccountReject> {
+        self.transfer(account, asset, amount, reference, EntryKind::Withdrawal)
+    }
+
+    /// A deposit or withdrawal: External <-> the user's available balance.
+    fn transfer(
+        &mut self,
+        account: AccountId,
+        asset: AssetCode,
+        amount: i128,
+        reference: u64,
+        kind: EntryKind,
+    ) -> Result<(), AccountReject> {
+        self.check_transfer(account, asset, amount)?;
+        let user = Leg::available(Owner::User(account));
+        let external = Leg::system(SystemAccount::External);
+        let (debit, credit) = if kind == EntryKind::Withdrawal {
+            let available = self.balance(account, asset).available;
+            if available < amount {
+                return Err(AccountReject::InsufficientFunds { asset, needed: amount, available });
+            }
+            (user, external)
+        } else {
+            (external, user)
+        };
+        let cause = Cause { reference, ..Cause::default() };
+        self.journal.post(asset, amount, debit, credit, kind, &cause);
+        Ok(())
+    }
+
+    fn check_transfer(
+        &self,
+        account: AccountId,
+        asset: AssetCode,
+        amount: i128,
+    ) -> Result<(), AccountReject> {
+        self.check_account(account)?;
+        if !self.assets.contains(&asset) {
+            return Err(AccountReject::UnknownAsset(asset));
+        }
+        if amount <= 0 {
+            return Err(AccountReject::NonPositiveAmount(amount));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_account(&self, account: AccountId) -> Result<(), AccountReject> {
+        if !self.accounts.contains(&account) {
+            return Err(AccountReject::UnknownAccount(account));
+        }
+        Ok(())
+    }
+
+    pub fn has_account(&self, account: AccountId) -> bool {
+        self.accounts.contains(&account)
+    }
+
+    pub fn market(&self, symbol: SymbolCode) -> Option<&MarketSpec> {
+        self.markets.get(&symbol)
+    }
+
+    pub fn balance(&self, account: AccountId, asset: AssetCode) -> Balance {
+        self.journal.balance(Owner::User(account), asset)
+    }
+
+    pub fn system_balance(&self, account: SystemAccount, asset: AssetCode) -> Balance {
+        self.journal.balance(Owner::System(account), asset)
+    }
+
+    /// Every balance of the shard, by (owner, asset).
+    pub fn balances(&self) -> impl Iterator<Item = (Owner, AssetCode, Balance)> + '_ {
+        self.journal.balances.iter().map(|(&(owner, asset), &balance)| (owner, asset, balance))
+    }
+
+    pub fn order(&self, order_id: OrderId) -> Option<&OrderRecord> {
+        self.orders.get(order_id)
+    }
+
+    /// `account`'s open and pending orders on `symbol`, by order id.
+    pub fn open_orders(
+        &self,
+        account: AccountId,
+        symbol: SymbolCode,
+    ) -> impl Iterator<Item = &OrderRecord> + '_ {
+        self.orders.open_orders(account, symbol)
+    }
+
+    /// Every open and pending order of the shard, by (account, symbol, order id).
+    pub fn all_open_orders(&self) -> impl Iterator<Item = &OrderRecord> + '_ {
+        self.orders.all_open()
+    }
+
+    /// An open or recent order by its client order id.
+    pub fn order_by_client_id(
+        &self,
+        account: AccountId,
+        client_order_id: ClientOrderId,
+    ) -> Option<&OrderRecord> {
+        self.orders.by_client_id(account, client_order_id)
+    }
+
+    /// Open orders whose hold is partly paid by the Subsidy account (an amend raced a fill and
+    /// the account could not fund it): the shell should cancel them.
+    pub fn orders_to_cancel(&self) -> impl Iterator<Item = &OrderRecord> + '_ {
+        self.orders.all_open().filter(|order| order.hold_subsidized > 0)
+    }
+
+    /// The last applied event sequence of `symbol`'s book (0 before any).
+    pub fn watermark(&self, symbol: SymbolCode) -> u64 {
+        self.watermarks.get(&symbol).copied().unwrap_or(0)
+    }
+
+    // --- helpers shared by place.rs and settle.rs ---
+
+    /// Records the order's current value for the next drain.
+    pub(super) fn touch(&mut self, order_id: OrderId) {
+        let order = *self.orders.get(order_id).expect("touched order exists");
+        self.changed_orders.insert(order_id, order);
+    }
+
+    /// Moves `amount` of the order's hold asset from the owner's available to held.
+    pub(super) fn add_hold(&mut self, order_id: OrderId, amount: i128, cause: &Cause) {
+        let order = self.orders.get_mut(order_id).expect("order exists");
+        order.hold_remaining += amount;
+        let owner = Owner::User(order.account_id);
+        let asset = order.hold_asset;
+        self.journal.post(
+            asset,
+            amount,
+            Leg::available(owner),
+            Leg::held(owner),
+            EntryKind::Hold,
+            cause,
+        );
+    }
+
+    /// Releases `amount` of the order's hold: first back to the Subsidy account for any part it
+    /// paid, the rest to the owner's available balance.
+    pub(super) fn release_hold(&mut self, order_id: OrderId, amount: i128, cause: &Cause) {
+        let order = self.orders.get_mut(order_id).expect("order exists");
+        assert!(
+            amount <= order.hold_remaining,
+            "releasing {amount} of order {order_id:?} which holds {}",
+            order.hold_remaining
+        );
+        order.hold_remaining -= amount;
+        let to_subsidy = amount.min(order.hold_subsidized);
+        order.hold_subsidized -= to_subsidy;
+        let held = Leg::held(Owner::User(order.account_id));
+        let available = Leg::available(Owner::User(order.account_id));
+        let asset = order.hold_asset;
+        let subsidy = Leg::system(SystemAccount::Subsidy);
+        self.journal.post(asset, to_subsidy, held, subsidy, EntryKind::Shortfall, cause);
+        self.journal.post(asset, amount - to_subsidy, held, available, EntryKind::Release, cause);
+    }
+
+    /// Ends an order: releases whatever it still holds and sets its terminal status.
+    pub(super) fn close_order(
+        &mut self,
+        order_id: OrderId,
+        status: OrderStatus,
+        ts_ns: u64,
+        cause: &Cause,
+    ) {
+        debug_assert!(status.is_terminal());
+        let remaining = self.orders.get(order_id).expect("order exists").hold_remaining;
+        self.release_hold(order_id, remaining, cause);
+        let order = self.orders.get_mut(order_id).expect("order exists");
+        // Whatever the Subsidy paid and was spent in fills is the exchange's loss; what was not
+        // spent went back above.
+        order.hold_subsidized = 0;
+        order.status = status;
+        order.updated_ts_ns = ts_ns;
+        self.touch(order_id);
+        self.orders.close(order_id);
+    }
+}
