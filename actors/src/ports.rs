@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::{Changes, RestoredState};
 use crate::model::{BookEvent, BookInput};
 
 /// A boxed future as the ports return them (object-safe traits, `Send` for any executor).
@@ -119,6 +120,24 @@ pub trait Journal: Send + Sync + 'static {
         after_event_seq: u64,
         limit: u32,
     ) -> PortFuture<Result<Vec<BookEvent>, JournalError>>;
+
+    /// Writes an account shard's drained changes (ledger entries, balances, orders, watermarks,
+    /// counters) in one transaction, after checking the shard's epoch. All or nothing.
+    fn commit_shard_changes(
+        &self,
+        shard_index: u16,
+        epoch: Epoch,
+        changes: Changes,
+    ) -> PortFuture<Result<(), JournalError>>;
+
+    /// What a shard needs to rebuild itself: its accounts and balances, its open orders and
+    /// the `recent_closed_per_account` latest closed orders of each account, its watermarks
+    /// and counters.
+    fn load_shard(
+        &self,
+        shard_index: u16,
+        recent_closed_per_account: u32,
+    ) -> PortFuture<Result<RestoredState, JournalError>>;
 }
 
 /// Committed events of one symbol, in seq order, shared by every subscriber.

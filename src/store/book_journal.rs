@@ -6,6 +6,7 @@
 //! commit and every later write of the old epoch fails. On SQLite the UPDATE takes the write
 //! lock first, so a transaction never has to upgrade a read lock.
 
+use exchange_actors::account::{Changes, RestoredState};
 use exchange_actors::model::{BookEvent, BookInput};
 use exchange_actors::ports::{
     BookBatch, Epoch, Journal, JournalError, PortFuture, StoredBookSnapshot, book_stream,
@@ -54,6 +55,25 @@ impl Journal for Store {
         let store = self.clone();
         Box::pin(async move { store.book_events_after_now(&symbol, after_event_seq, limit).await })
     }
+
+    fn commit_shard_changes(
+        &self,
+        shard_index: u16,
+        epoch: Epoch,
+        changes: Changes,
+    ) -> PortFuture<Result<(), JournalError>> {
+        let store = self.clone();
+        Box::pin(async move { store.commit_shard_changes_now(shard_index, epoch, changes).await })
+    }
+
+    fn load_shard(
+        &self,
+        shard_index: u16,
+        recent_closed_per_account: u32,
+    ) -> PortFuture<Result<RestoredState, JournalError>> {
+        let store = self.clone();
+        Box::pin(async move { store.load_shard_now(shard_index, recent_closed_per_account).await })
+    }
 }
 
 impl Store {
@@ -87,7 +107,7 @@ impl Store {
     }
 
     /// Refuses unless `epoch` is the stream's current one; locks the stream for the transaction.
-    async fn check_epoch(
+    pub(super) async fn check_epoch(
         txn: &DatabaseTransaction,
         stream: &str,
         epoch: Epoch,

@@ -4,6 +4,9 @@
 
 mod book_journal;
 mod codec;
+mod shard_journal;
+
+pub use shard_journal::{shard_consumer, status_name};
 
 use std::time::Duration;
 
