@@ -2,9 +2,11 @@
 //! variables. Loading validates every symbol, so a bad spec stops the server at start with the
 //! field and value at fault instead of refusing orders at run time.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
+use exchange_actors::account::{MarketSpec, SHARD_COUNT_MAX};
 use exchange_actors::book::{BookCapacity, BookLimits};
 use exchange_actors::model::SymbolSpec;
 use serde::Deserialize;
@@ -13,7 +15,16 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub book: BookConfig,
+    pub accounts: AccountsConfig,
+    /// Asset code -> decimal places of its ledger amounts.
+    pub assets: BTreeMap<String, u32>,
     pub symbols: Vec<SymbolSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    pub shards: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,11 +45,13 @@ impl BookConfig {
     }
 }
 
-/// A market ready to open: its spec and the integer limits its book enforces.
+/// A market ready to open: its spec, the integer limits its book enforces, and its ledger
+/// units.
 #[derive(Debug)]
 pub struct Market {
     pub spec: SymbolSpec,
     pub limits: BookLimits,
+    pub ledger: MarketSpec,
 }
 
 impl Config {
@@ -50,6 +63,11 @@ impl Config {
 
     /// Every configured symbol, validated; the first invalid one is the error.
     pub fn markets(&self) -> anyhow::Result<Vec<Market>> {
+        anyhow::ensure!(
+            (1..=SHARD_COUNT_MAX).contains(&self.accounts.shards),
+            "accounts.shards must be 1..={SHARD_COUNT_MAX}, got {}",
+            self.accounts.shards
+        );
         let mut seen = std::collections::BTreeSet::new();
         self.symbols
             .iter()
@@ -61,7 +79,15 @@ impl Config {
                 );
                 let limits = BookLimits::from_spec(spec, self.book.capacity())
                     .with_context(|| format!("symbol {}", spec.symbol))?;
-                Ok(Market { spec: spec.clone(), limits })
+                let scale = |asset: &str| {
+                    self.assets.get(asset).copied().with_context(|| {
+                        format!("symbol {}: asset {asset} has no scale in [assets]", spec.symbol)
+                    })
+                };
+                let ledger =
+                    MarketSpec::new(spec, scale(&spec.base_asset)?, scale(&spec.quote_asset)?)
+                        .with_context(|| format!("symbol {}", spec.symbol))?;
+                Ok(Market { spec: spec.clone(), limits, ledger })
             })
             .collect()
     }

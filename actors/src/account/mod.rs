@@ -28,6 +28,7 @@
 //! uniqueness), [`OPEN_ORDERS_PER_ACCOUNT_MAX`] open orders per account. Costs: O(log n) per
 //! order and per balance touched (BTreeMaps, for deterministic iteration).
 
+pub mod actor;
 mod balances;
 mod changes;
 mod errors;

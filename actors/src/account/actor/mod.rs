@@ -1,0 +1,429 @@
+//! `AccountShard`: the actor shell around one shard's [`AccountState`] (accounts with
+//! `account_id % shard_count == shard_index`).
+//!
+//! Flow: a mutating handler applies the request to the state at once (checks, holds, PENDING
+//! records; a refusal is answered at once and changes nothing) and parks the caller. When the
+//! previous batch has committed, the shard drains everything changed since into one job:
+//! the committer journals it in one transaction, then the forwarder sends its new orders to
+//! their books and answers the callers (see `pipeline.rs`). Book events arrive from the bus,
+//! are applied idempotently by watermark, and join the next batch; on a gap the shard reads
+//! the missing events from the journal.
+//!
+//! Start: takes a new epoch for its journal stream (fencing an older instance), loads its rows,
+//! catches up every symbol from the book journal, and abandons the PENDING orders no book
+//! journaled (their callers were never answered; their holds are released, status REJECTED).
+//! Shards are restarted with their process: a shard replaced inside a running process could
+//! race its predecessor's in-flight forwards, so that is not done.
+
+mod messages;
+mod pipeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tokio::sync::{mpsc, oneshot};
+
+pub use messages::{
+    AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
+    ShardAudit, ShardError, Transfer, TransferDirection,
+};
+
+use self::pipeline::{
+    AbandonOrders, Deferred, FORWARD_CHUNK_MAX, JobCommitted, PipelinePorts, PlaceSlot, ShardJob,
+    spawn_pipeline,
+};
+use crate::account::{
+    AccountState, ApplyError, InvariantViolation, MarketSpec, OrderStatus,
+    RECENT_CLOSED_ORDERS_PER_ACCOUNT,
+};
+use crate::model::{BookEvent, SymbolCode};
+use crate::ports::{Clock, Epoch, EventBatch, EventBus, Journal, JournalError, shard_stream};
+use crate::supervisor::BookDirectory;
+
+/// Events read from the journal per catch-up query.
+const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
+
+/// What a shard needs from outside.
+#[derive(Clone)]
+pub struct ShardPorts {
+    pub journal: Arc<dyn Journal>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub directory: Arc<BookDirectory>,
+}
+
+impl std::fmt::Debug for ShardPorts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("ShardPorts")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShardStartError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("catching up {symbol}: {error}")]
+    CatchUp { symbol: SymbolCode, error: ApplyError },
+}
+
+pub struct AccountShard {
+    state: AccountState,
+    shard_index: u16,
+    ports: ShardPorts,
+    epoch: Epoch,
+    jobs: Option<mpsc::Sender<ShardJob>>,
+    /// A job is being committed; the next drain waits for it.
+    committing: bool,
+    /// Callers whose changes are in the state but not yet in a job.
+    parked: Vec<Deferred>,
+    catching_up: BTreeSet<SymbolCode>,
+    symbols: Vec<SymbolCode>,
+}
+
+impl std::fmt::Debug for AccountShard {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AccountShard")
+            .field("shard_index", &self.shard_index)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Applies the journal's events after each watermark until the journal has no more.
+async fn catch_up(
+    state: &mut AccountState,
+    journal: &dyn Journal,
+    symbol: SymbolCode,
+) -> Result<(), ShardStartError> {
+    loop {
+        let after = state.watermark(symbol);
+        let events =
+            journal.book_events_after(symbol.to_string(), after, CATCH_UP_PAGE_EVENTS).await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        state
+            .apply_book_events(symbol, &events)
+            .map_err(|error| ShardStartError::CatchUp { symbol, error })?;
+    }
+}
+
+impl AccountShard {
+    /// Rebuilds shard `shard_index` from the journal and starts it on the current arbiter.
+    pub async fn start(
+        shard_index: u16,
+        markets: BTreeMap<SymbolCode, MarketSpec>,
+        ports: ShardPorts,
+    ) -> Result<Addr<AccountShard>, ShardStartError> {
+        let epoch = ports.journal.acquire_epoch(shard_stream(shard_index)).await?;
+        let recent = u32::try_from(RECENT_CLOSED_ORDERS_PER_ACCOUNT).unwrap_or(u32::MAX);
+        let restored = ports.journal.load_shard(shard_index, recent).await?;
+        let symbols: Vec<SymbolCode> = markets.keys().copied().collect();
+        let mut state = AccountState::restore(shard_index, markets, restored);
+        // Subscribe before catching up: whatever is published meanwhile is either read from
+        // the journal or arrives here (duplicates are dropped by watermark).
+        let events = ports.bus.subscribe(&shard_stream(shard_index));
+        for symbol in &symbols {
+            catch_up(&mut state, ports.journal.as_ref(), *symbol).await?;
+        }
+        let now_ns = ports.clock.now_ns();
+        let pending: Vec<_> = state
+            .all_open_orders()
+            .filter(|order| order.status == OrderStatus::Pending)
+            .map(|order| order.order_id)
+            .collect();
+        for order_id in &pending {
+            state.abandon_pending(*order_id, now_ns).expect("listed as pending");
+        }
+        let changes = state.drain_changes();
+        if !changes.is_empty() {
+            ports.journal.commit_shard_changes(shard_index, epoch, changes).await?;
+        }
+        tracing::info!(shard_index, epoch = epoch.0, abandoned = pending.len(), "shard started");
+        let shard = AccountShard {
+            state,
+            shard_index,
+            ports,
+            epoch,
+            jobs: None,
+            committing: false,
+            parked: Vec::new(),
+            catching_up: BTreeSet::new(),
+            symbols,
+        };
+        Ok(AccountShard::create(move |ctx| {
+            let address = ctx.address();
+            let mut events = events;
+            tokio::spawn(async move {
+                while let Some(batch) = events.recv().await {
+                    if address.send(BookEvents(batch)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            shard
+        }))
+    }
+
+    /// Parks `deferred` and drains a batch if none is committing.
+    fn park(&mut self, deferred: Deferred, ctx: &mut Context<Self>) {
+        self.parked.push(deferred);
+        self.drain_if_idle(ctx);
+    }
+
+    fn drain_if_idle(&mut self, ctx: &mut Context<Self>) {
+        if self.committing {
+            return;
+        }
+        let changes = self.state.drain_changes();
+        let deferred = std::mem::take(&mut self.parked);
+        if changes.is_empty() && deferred.is_empty() {
+            return;
+        }
+        let Some(jobs) = self.jobs.clone() else { unreachable!("pipeline starts with the actor") };
+        self.committing = true;
+        if let Err(error) = jobs.try_send(ShardJob { changes, deferred }) {
+            // Only one job is ever in flight, so the channel is never full: it is closed.
+            tracing::error!(shard = self.shard_index, %error, "shard pipeline gone; stopping");
+            ctx.stop();
+        }
+    }
+
+    fn apply_events(&mut self, symbol: SymbolCode, events: &[BookEvent], ctx: &mut Context<Self>) {
+        match self.state.apply_book_events(symbol, events) {
+            Ok(()) => self.drain_if_idle(ctx),
+            Err(ApplyError::Gap { .. }) => self.start_catch_up(symbol, ctx),
+            Err(error) => {
+                // A bug or a foreign journal: stop rather than settle money wrongly.
+                tracing::error!(shard = self.shard_index, %error, "book events refused; stopping");
+                ctx.stop();
+            }
+        }
+    }
+
+    fn start_catch_up(&mut self, symbol: SymbolCode, ctx: &mut Context<Self>) {
+        if !self.catching_up.insert(symbol) {
+            return;
+        }
+        let journal = self.ports.journal.clone();
+        let after = self.state.watermark(symbol);
+        let read = async move {
+            journal.book_events_after(symbol.to_string(), after, CATCH_UP_PAGE_EVENTS).await
+        };
+        ctx.spawn(read.into_actor(self).map(move |events, shard, ctx| {
+            shard.catching_up.remove(&symbol);
+            match events {
+                Ok(events) if !events.is_empty() => shard.apply_events(symbol, &events, ctx),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%symbol, %error, "catch-up read failed; next gap retries")
+                }
+            }
+        }));
+    }
+}
+
+impl Actor for AccountShard {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(4096);
+        let ports = PipelinePorts {
+            shard_index: self.shard_index,
+            epoch: self.epoch,
+            journal: self.ports.journal.clone(),
+            directory: self.ports.directory.clone(),
+            committed: ctx.address().recipient(),
+            abandon: ctx.address().recipient(),
+        };
+        self.jobs = Some(spawn_pipeline(ports));
+    }
+}
+
+/// Committed book events, from the bus.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct BookEvents(EventBatch);
+
+impl Handler<BookEvents> for AccountShard {
+    type Result = ();
+
+    fn handle(&mut self, message: BookEvents, ctx: &mut Self::Context) {
+        let Ok(symbol) = SymbolCode::new(&message.0.symbol) else { return };
+        if self.catching_up.contains(&symbol) || self.state.market(symbol).is_none() {
+            return;
+        }
+        self.apply_events(symbol, &message.0.events, ctx);
+    }
+}
+
+impl Handler<JobCommitted> for AccountShard {
+    type Result = ();
+
+    fn handle(&mut self, committed: JobCommitted, ctx: &mut Self::Context) {
+        self.committing = false;
+        match committed.result {
+            Ok(()) => self.drain_if_idle(ctx),
+            Err(detail) => {
+                // Memory is ahead of the journal now: only a rebuild from the journal is right.
+                tracing::error!(shard = self.shard_index, %detail, "stopping: journal failed");
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl Handler<AbandonOrders> for AccountShard {
+    type Result = ();
+
+    fn handle(&mut self, abandon: AbandonOrders, ctx: &mut Self::Context) {
+        let now_ns = self.ports.clock.now_ns();
+        for order_id in abandon.0 {
+            // Already settled by events meanwhile is fine: only PENDING ones are abandoned.
+            let _not_pending = self.state.abandon_pending(order_id, now_ns);
+        }
+        self.drain_if_idle(ctx);
+    }
+}
+
+type Reply<T> = ResponseFuture<T>;
+
+fn answer_later<T: Send + 'static>(
+    receiver: oneshot::Receiver<T>,
+    stopping: T,
+) -> ResponseFuture<T> {
+    Box::pin(async move { receiver.await.unwrap_or(stopping) })
+}
+
+impl Handler<OpenAccount> for AccountShard {
+    type Result = Reply<Result<(), ShardError>>;
+
+    fn handle(&mut self, message: OpenAccount, ctx: &mut Self::Context) -> Self::Result {
+        if let Err(reject) = self.state.open_account(message.0) {
+            return Box::pin(std::future::ready(Err(reject.into())));
+        }
+        let (reply, receiver) = oneshot::channel();
+        self.park(Deferred::Unit(reply), ctx);
+        answer_later(receiver, Err(ShardError::Stopping))
+    }
+}
+
+impl Handler<Transfer> for AccountShard {
+    type Result = Reply<Result<crate::account::Balance, ShardError>>;
+
+    fn handle(&mut self, transfer: Transfer, ctx: &mut Self::Context) -> Self::Result {
+        let Transfer { direction, account_id, asset, amount, reference } = transfer;
+        let applied = match direction {
+            TransferDirection::Deposit => self.state.deposit(account_id, asset, amount, reference),
+            TransferDirection::Withdrawal => {
+                self.state.withdraw(account_id, asset, amount, reference)
+            }
+        };
+        if let Err(reject) = applied {
+            return Box::pin(std::future::ready(Err(reject.into())));
+        }
+        let (reply, receiver) = oneshot::channel();
+        let balance = self.state.balance(account_id, asset);
+        self.park(Deferred::Balance(reply, balance), ctx);
+        answer_later(receiver, Err(ShardError::Stopping))
+    }
+}
+
+impl Handler<PlaceOrders> for AccountShard {
+    type Result = Reply<Vec<Result<PlacedOrder, ShardError>>>;
+
+    fn handle(&mut self, message: PlaceOrders, ctx: &mut Self::Context) -> Self::Result {
+        let count = message.0.len();
+        if count > FORWARD_CHUNK_MAX {
+            let error = ShardError::TooManyOrders { count, count_max: FORWARD_CHUNK_MAX };
+            return Box::pin(std::future::ready(vec![Err(error)]));
+        }
+        let slots = message
+            .0
+            .into_iter()
+            .map(|request| match self.state.place(request) {
+                Ok(command) => PlaceSlot::Forward { symbol: request.symbol, command },
+                Err(reject) => PlaceSlot::Refused(reject.into()),
+            })
+            .collect();
+        let (reply, receiver) = oneshot::channel();
+        self.park(Deferred::Place(reply, slots), ctx);
+        answer_later(receiver, (0..count).map(|_| Err(ShardError::Stopping)).collect())
+    }
+}
+
+impl Handler<GetBalances> for AccountShard {
+    type Result = MessageResult<GetBalances>;
+
+    fn handle(&mut self, query: GetBalances, _ctx: &mut Self::Context) -> Self::Result {
+        let account = query.0;
+        if !self.state.has_account(account) {
+            return MessageResult(Err(
+                crate::account::AccountReject::UnknownAccount(account).into()
+            ));
+        }
+        let balances = self
+            .state
+            .balances()
+            .filter(|(owner, _, _)| *owner == crate::account::Owner::User(account))
+            .map(|(_, asset, balance)| (asset, balance))
+            .collect();
+        MessageResult(Ok(balances))
+    }
+}
+
+impl Handler<GetOrder> for AccountShard {
+    type Result = MessageResult<GetOrder>;
+
+    fn handle(&mut self, query: GetOrder, _ctx: &mut Self::Context) -> Self::Result {
+        let by_id = query.order_id.and_then(|order_id| self.state.order(order_id));
+        let by_client = query
+            .client_order_id
+            .and_then(|client| self.state.order_by_client_id(query.account_id, client));
+        let found = by_id.or(by_client).filter(|order| order.account_id == query.account_id);
+        let unknown =
+            crate::account::AccountReject::UnknownOrder(query.order_id.unwrap_or_default());
+        MessageResult(found.copied().ok_or(ShardError::Rejected(unknown)))
+    }
+}
+
+impl Handler<GetOpenOrders> for AccountShard {
+    type Result = MessageResult<GetOpenOrders>;
+
+    fn handle(&mut self, query: GetOpenOrders, _ctx: &mut Self::Context) -> Self::Result {
+        let orders = self
+            .state
+            .all_open_orders()
+            .filter(|order| order.account_id == query.account_id)
+            .filter(|order| query.symbol.is_none_or(|symbol| order.symbol == symbol))
+            .copied()
+            .collect();
+        MessageResult(orders)
+    }
+}
+
+impl Handler<AuditShard> for AccountShard {
+    type Result = MessageResult<AuditShard>;
+
+    fn handle(&mut self, _audit: AuditShard, _ctx: &mut Self::Context) -> Self::Result {
+        let checked: Result<(), InvariantViolation> = self.state.check_invariants();
+        MessageResult(checked.map(|()| {
+            let watermarks = self
+                .symbols
+                .iter()
+                .map(|symbol| (*symbol, self.state.watermark(*symbol)))
+                .collect();
+            ShardAudit {
+                watermarks,
+                open_orders: self.state.all_open_orders().count(),
+                pending_orders: self
+                    .state
+                    .all_open_orders()
+                    .filter(|order| order.status == OrderStatus::Pending)
+                    .count(),
+            }
+        }))
+    }
+}
