@@ -71,8 +71,9 @@ impl TestExchange {
         self.system.shard(account).send(PlaceOrders(requests)).await.expect("shard alive")
     }
 
-    /// Waits until every shard's watermark has reached every book's last event; returns the
-    /// audits (each shard's invariants hold, or this panics).
+    /// Waits until every shard's watermark has reached every book's last event and its
+    /// changes are committed; returns the audits (each shard's invariants hold, or this
+    /// panics).
     pub async fn settle(&self) -> Vec<ShardAudit> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
@@ -88,9 +89,10 @@ impl TestExchange {
                 audits.push(audit.unwrap_or_else(|violation| panic!("invariant: {violation}")));
             }
             let settled = audits.iter().all(|audit| {
-                last_seqs.iter().all(|(symbol, seq)| {
-                    audit.watermarks.iter().any(|(s, w)| s == symbol && w == seq)
-                })
+                !audit.busy
+                    && last_seqs.iter().all(|(symbol, seq)| {
+                        audit.watermarks.iter().any(|(s, w)| s == symbol && w == seq)
+                    })
             });
             if settled {
                 return audits;

@@ -90,4 +90,6 @@ pub struct ShardAudit {
     pub watermarks: Vec<(SymbolCode, u64)>,
     pub open_orders: usize,
     pub pending_orders: usize,
+    /// A batch is being committed or waits to be: the database is behind memory.
+    pub busy: bool,
 }

@@ -416,6 +416,7 @@ impl Handler<AuditShard> for AccountShard {
                 .map(|symbol| (*symbol, self.state.watermark(*symbol)))
                 .collect();
             ShardAudit {
+                busy: self.committing || !self.parked.is_empty(),
                 watermarks,
                 open_orders: self.state.all_open_orders().count(),
                 pending_orders: self
