@@ -1,7 +1,8 @@
 //! The `exchange` server binary.
 //!
-//! At this stage it validates the configured markets (`check-config`); the actors, journal and
-//! HTTP/WebSocket front door are wired in as they land (see the README's status section).
+//! `check-config` validates the configured markets, `migrate` brings the database schema up to
+//! date, `serve` runs the exchange (migrations first). The HTTP/WebSocket front door is wired
+//! in as it lands (see the README's status section).
 
 use exchange::config;
 
@@ -25,6 +26,24 @@ enum Command {
     /// Validate the configuration and list the markets it defines; exit non-zero naming the
     /// setting at fault.
     CheckConfig,
+    /// Apply every pending database migration and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Run the exchange: migrate, rebuild every book and account shard from the journal, and
+    /// trade until SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://…`) database.
+    #[arg(long, env = "DATABASE_URL", default_value = exchange::store::SQLITE_DEFAULT_URL)]
+    database_url: String,
 }
 
 fn main() -> ExitCode {
@@ -39,9 +58,42 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
-    match cli.command {
+    match &cli.command {
         Command::CheckConfig => check_config(cli),
+        Command::Migrate { database } => actix::System::new().block_on(migrate(database)),
+        Command::Serve { database } => {
+            let config = config::Config::load(&cli.config)?;
+            actix::System::new().block_on(serve(config, database))
+        }
     }
+}
+
+async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
+    let url = &database.database_url;
+    let store = exchange::store::Store::connect(url).await?;
+    store.migrate().await?;
+    println!("database {} is up to date", exchange::system::redact(url));
+    Ok(())
+}
+
+async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let system = exchange::system::ExchangeSystem::start(&config, &database.database_url).await?;
+    tracing::info!(
+        symbols = system.markets.len(),
+        shards = system.shards.len(),
+        database = %exchange::system::redact(&database.database_url),
+        "exchange running"
+    );
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("stopping");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
 fn check_config(cli: &Cli) -> anyhow::Result<()> {
