@@ -1,7 +1,7 @@
 //! After the shard's state has changed: the committer journals each drained batch of changes
-//! (one transaction), then the forwarder sends the batch's new orders to their books and
-//! answers every caller. Both are tasks working strictly in order, so the actor keeps checking
-//! and holding the next orders while one batch commits and the one before it is matched.
+//! (one transaction, strictly in order), then the forwarder sends the batch's new orders to
+//! their books and answers every caller once they answer. The actor keeps checking and holding
+//! the next orders while one batch commits and earlier ones are matched.
 //!
 //! A book that answers with an error has not journaled the order (its writer answers only
 //! after a commit, and a failed or stopped book fails everything it had not committed), so the
@@ -120,10 +120,15 @@ fn fail_all(deferred: Vec<Deferred>, detail: &str) {
     }
 }
 
+/// Forwards each committed batch as soon as it is committed, without waiting for the books to
+/// answer the previous one (they queue it behind the previous batch's orders anyway).
 async fn run_forwarder(ports: Arc<PipelinePorts>, mut batches: mpsc::Receiver<Vec<Deferred>>) {
     while let Some(deferred) = batches.recv().await {
-        let outcomes = forward_orders(&ports, &deferred).await;
-        answer(deferred, outcomes);
+        let ports = ports.clone();
+        tokio::spawn(async move {
+            let outcomes = forward_orders(&ports, &deferred).await;
+            answer(deferred, outcomes);
+        });
     }
 }
 
