@@ -14,6 +14,7 @@
 //! - `params.rs`: order parameters -> [`PlaceRequest`](exchange_actors::account::PlaceRequest)
 //!   and cancel / query lookups, converted exactly by the symbol's spec.
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
+//! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
 //!
 //! Invariants: a request gets a 4xx with a stable code and changes nothing unless every check
 //! passed; no client input panics (property-tested); decimals are converted and rendered
@@ -24,6 +25,7 @@ mod errors;
 mod exchange_info;
 mod keys;
 mod market;
+mod order_view;
 mod param_set;
 mod params;
 pub mod render;
@@ -42,6 +44,9 @@ pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
 };
 pub use market::{DEPTH_LIMIT_DEFAULT, DEPTH_LIMIT_MAX, DepthBody};
+pub use order_view::{
+    OrderBody, self_trade_prevention_name, side_name, status_name, time_in_force_name, type_name,
+};
 pub use param_set::{PARAMS_MAX, Params, parse_decimal, parse_whole};
 pub use params::{
     OrderLookup, OrderRef, PlaceParams, ResponseType, market as market_of, order_lookup,
