@@ -1,6 +1,8 @@
 //! The exchange server: configuration, the adapters that implement the trading core's ports
-//! (sea-orm [`store`], in-process [`bus`]), and the wiring the `exchange` binary runs.
+//! (sea-orm [`store`], in-process [`bus`]), the HTTP front door ([`api`]), and the wiring the
+//! `exchange` binary runs.
 
+pub mod api;
 pub mod bus;
 pub mod config;
 pub mod store;

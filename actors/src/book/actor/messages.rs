@@ -45,6 +45,15 @@ pub struct GetBookView {
     pub depth_levels: usize,
 }
 
+/// The top `levels_max` levels a side and the event seq they reflect: what REST depth serves.
+/// Unlike [`GetBookView`] it costs O(levels), not a snapshot and hash of the whole book, so a
+/// public endpoint can ask for it without slowing the book.
+#[derive(Debug, Message)]
+#[rtype(result = "crate::book::Depth")]
+pub struct GetDepth {
+    pub levels_max: usize,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BookView {
     pub depth: crate::book::Depth,

@@ -26,7 +26,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
-pub use messages::{BookError, BookView, CommandOutcome, GetBookView, SubmitCommands};
+pub use messages::{BookError, BookView, CommandOutcome, GetBookView, GetDepth, SubmitCommands};
 pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
 
 use self::lanes::{Lanes, Queued};
@@ -337,6 +337,14 @@ impl Handler<GetBookView> for SymbolBook {
             last_event_seq: self.engine.last_event_seq(),
             state_hash: self.engine.state_hash(),
         })
+    }
+}
+
+impl Handler<GetDepth> for SymbolBook {
+    type Result = MessageResult<GetDepth>;
+
+    fn handle(&mut self, query: GetDepth, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.engine.depth(query.levels_max))
     }
 }
 

@@ -1,0 +1,174 @@
+//! The body of `GET /api/v3/exchangeInfo`, built from the markets alone: every field ccxt
+//! reads (BINANCE_COMPAT.md), every filter the exchange enforces, and nothing that marks a
+//! futures market (no contractType, deliveryDate, underlying).
+
+use exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX;
+use exchange_actors::model::BASIS_POINTS_PER_WHOLE;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::render::with_places;
+use super::state::ApiMarket;
+
+pub const ORDER_TYPES: [&str; 3] = ["LIMIT", "LIMIT_MAKER", "MARKET"];
+pub const SELF_TRADE_PREVENTION_MODES: [&str; 4] =
+    ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"];
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeInfo {
+    pub timezone: &'static str,
+    pub server_time: u64,
+    pub rate_limits: Vec<serde_json::Value>,
+    pub exchange_filters: Vec<serde_json::Value>,
+    pub symbols: Vec<SymbolInfo>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SymbolInfo {
+    pub symbol: String,
+    pub status: &'static str,
+    pub base_asset: String,
+    pub base_asset_precision: u32,
+    pub quote_asset: String,
+    pub quote_precision: u32,
+    pub quote_asset_precision: u32,
+    pub base_commission_precision: u32,
+    pub quote_commission_precision: u32,
+    pub order_types: [&'static str; 3],
+    pub iceberg_allowed: bool,
+    pub oco_allowed: bool,
+    pub oto_allowed: bool,
+    pub quote_order_qty_market_allowed: bool,
+    pub allow_trailing_stop: bool,
+    pub cancel_replace_allowed: bool,
+    pub is_spot_trading_allowed: bool,
+    pub is_margin_trading_allowed: bool,
+    pub filters: Vec<Filter>,
+    pub permissions: [&'static str; 1],
+    pub permission_sets: [[&'static str; 1]; 1],
+    pub default_self_trade_prevention_mode: &'static str,
+    pub allowed_self_trade_prevention_modes: [&'static str; 4],
+}
+
+/// Binance's symbol filters, tagged by `filterType`; decimals as strings.
+#[derive(Debug, Serialize)]
+#[serde(tag = "filterType", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Filter {
+    #[serde(rename_all = "camelCase")]
+    PriceFilter { min_price: String, max_price: String, tick_size: String },
+    #[serde(rename_all = "camelCase")]
+    LotSize { min_qty: String, max_qty: String, step_size: String },
+    #[serde(rename_all = "camelCase")]
+    MarketLotSize { min_qty: String, max_qty: String, step_size: String },
+    #[serde(rename_all = "camelCase")]
+    Notional {
+        min_notional: String,
+        apply_min_to_market: bool,
+        max_notional: String,
+        apply_max_to_market: bool,
+        avg_price_mins: u32,
+    },
+    #[serde(rename_all = "camelCase")]
+    PercentPriceBySide {
+        bid_multiplier_up: String,
+        bid_multiplier_down: String,
+        ask_multiplier_up: String,
+        ask_multiplier_down: String,
+        avg_price_mins: u32,
+    },
+    #[serde(rename_all = "camelCase")]
+    MaxNumOrders { max_num_orders: usize },
+}
+
+/// Places a band multiplier is shown with: one basis point is the 4th decimal place.
+const MULTIPLIER_PLACES: u32 = 4;
+const _: () = assert!(BASIS_POINTS_PER_WHOLE == 10_000);
+
+pub fn exchange_info<'a>(
+    markets: impl IntoIterator<Item = &'a ApiMarket>,
+    server_time_ms: u64,
+) -> ExchangeInfo {
+    ExchangeInfo {
+        timezone: "UTC",
+        server_time: server_time_ms,
+        rate_limits: Vec::new(),
+        exchange_filters: Vec::new(),
+        symbols: markets.into_iter().map(symbol_info).collect(),
+    }
+}
+
+pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
+    let spec = &market.spec;
+    SymbolInfo {
+        symbol: spec.symbol.clone(),
+        status: "TRADING",
+        base_asset: spec.base_asset.clone(),
+        base_asset_precision: market.base_precision(),
+        quote_asset: spec.quote_asset.clone(),
+        quote_precision: market.quote_precision(),
+        quote_asset_precision: market.quote_precision(),
+        base_commission_precision: market.base_precision(),
+        quote_commission_precision: market.quote_precision(),
+        order_types: ORDER_TYPES,
+        iceberg_allowed: false,
+        oco_allowed: false,
+        oto_allowed: false,
+        quote_order_qty_market_allowed: true,
+        allow_trailing_stop: false,
+        cancel_replace_allowed: true,
+        is_spot_trading_allowed: true,
+        is_margin_trading_allowed: false,
+        filters: filters(market),
+        permissions: ["SPOT"],
+        permission_sets: [["SPOT"]],
+        default_self_trade_prevention_mode: "NONE",
+        allowed_self_trade_prevention_modes: SELF_TRADE_PREVENTION_MODES,
+    }
+}
+
+fn filters(market: &ApiMarket) -> Vec<Filter> {
+    let spec = &market.spec;
+    let price = |value| with_places(value, market.quote_precision());
+    let qty = |value| with_places(value, market.base_precision());
+    let mut filters = vec![
+        Filter::PriceFilter {
+            min_price: price(spec.min_price),
+            max_price: price(spec.max_price),
+            tick_size: price(spec.tick_size),
+        },
+        Filter::LotSize {
+            min_qty: qty(spec.min_qty),
+            max_qty: qty(spec.max_qty),
+            step_size: qty(spec.step_size),
+        },
+        Filter::MarketLotSize {
+            min_qty: qty(spec.min_qty),
+            max_qty: qty(spec.max_qty),
+            step_size: qty(spec.step_size),
+        },
+        Filter::Notional {
+            min_notional: price(spec.min_notional),
+            apply_min_to_market: true,
+            max_notional: price(spec.max_notional),
+            apply_max_to_market: true,
+            avg_price_mins: 0,
+        },
+    ];
+    if spec.price_band_bps > 0 {
+        let band = Decimal::new(i64::from(spec.price_band_bps), 4);
+        let up = with_places(Decimal::ONE + band, MULTIPLIER_PLACES);
+        let down = with_places(Decimal::ONE - band, MULTIPLIER_PLACES);
+        filters.push(Filter::PercentPriceBySide {
+            bid_multiplier_up: up.clone(),
+            bid_multiplier_down: down.clone(),
+            ask_multiplier_up: up,
+            ask_multiplier_down: down,
+            avg_price_mins: 0,
+        });
+    }
+    // The shard's limit counts open orders over all symbols, so it bounds each one too.
+    filters.push(Filter::MaxNumOrders { max_num_orders: OPEN_ORDERS_PER_ACCOUNT_MAX });
+    filters
+}

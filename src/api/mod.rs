@@ -1,0 +1,70 @@
+//! The HTTP front door in Binance spot conventions (`/work/shared/BINANCE_COMPAT.md`), on
+//! actix-web. Routes only translate: parameters in, a typed request to an actor, its answer
+//! out; the decisions are the core's.
+//!
+//! Map:
+//! - `state.rs`: [`ApiState`] (markets, book directory, API keys, clock), shared by all routes;
+//!   [`ApiMarket`], a symbol with its spec and asset precisions.
+//! - `errors.rs`: [`ApiError`], `{"code","msg"}` with its status; the one place every core
+//!   refusal and auth failure becomes a Binance code.
+//! - `signing.rs`: which bytes a signature covers, HMAC-SHA256 verification in constant time,
+//!   the timestamp / recvWindow check (pure). `keys.rs`: [`ApiKeyRegistry`], key -> account.
+//! - `auth.rs`: [`Authenticated`], the extractor signed routes take.
+//! - `param_set.rs`: [`Params`], a request's parameters with Binance's refusals.
+//! - `params.rs`: order parameters -> [`PlaceRequest`](exchange_actors::account::PlaceRequest)
+//!   and cancel / query lookups, converted exactly by the symbol's spec.
+//! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
+//! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
+//!
+//! Invariants: a request gets a 4xx with a stable code and changes nothing unless every check
+//! passed; no client input panics (property-tested); decimals are converted and rendered
+//! exactly, never rounded. Limits: [`BODY_BYTES_MAX`], [`PARAMS_MAX`], [`DEPTH_LIMIT_MAX`].
+
+mod auth;
+mod errors;
+mod exchange_info;
+mod keys;
+mod market;
+mod order_view;
+mod param_set;
+mod params;
+pub mod render;
+mod signing;
+mod state;
+
+#[cfg(test)]
+mod testing;
+
+use actix_web::web;
+
+pub use auth::{API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate};
+pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
+pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
+pub use keys::{
+    API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
+};
+pub use market::{DEPTH_LIMIT_DEFAULT, DEPTH_LIMIT_MAX, DepthBody};
+pub use order_view::{
+    OrderBody, self_trade_prevention_name, side_name, status_name, time_in_force_name, type_name,
+};
+pub use param_set::{PARAMS_MAX, Params, parse_decimal, parse_whole};
+pub use params::{
+    OrderLookup, OrderRef, PlaceParams, ResponseType, market as market_of, order_lookup,
+    place_params,
+};
+pub use signing::{
+    AuthError, BodyKind, RECV_WINDOW_DEFAULT_MS, RECV_WINDOW_MAX_MS, SignedPayload,
+    check_timestamp, sign, signed_payload, verify,
+};
+pub use state::{ApiMarket, ApiMarkets, ApiState};
+
+/// Mounts the public market routes (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`) and
+/// `state` as app data (signed routes' [`Authenticated`] reads the same state).
+pub fn configure_public(config: &mut web::ServiceConfig, state: web::Data<ApiState>) {
+    config
+        .app_data(state)
+        .route("/api/v3/ping", web::get().to(market::ping))
+        .route("/api/v3/time", web::get().to(market::time))
+        .route("/api/v3/exchangeInfo", web::get().to(market::exchange_info))
+        .route("/api/v3/depth", web::get().to(market::depth));
+}
