@@ -12,7 +12,7 @@ use exchange_actors::ports::{
     BookBatch, Epoch, Journal, JournalError, PortFuture, StoredBookSnapshot, book_stream,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::Store;
 use super::codec::{decode, encode, from_db, store_error, to_db};
@@ -78,7 +78,8 @@ impl Journal for Store {
 
 impl Store {
     async fn acquire_epoch_now(&self, stream: &str) -> Result<Epoch, JournalError> {
-        let txn = self.connection().begin().await.map_err(store_error)?;
+        let write = self.begin_write().await.map_err(store_error)?;
+        let txn = &write.txn;
         let insert = Query::insert()
             .into_table("journal_streams")
             .columns(["stream", "epoch"])
@@ -102,7 +103,7 @@ impl Store {
             .ok_or_else(|| JournalError::Store(format!("stream {stream} vanished")))?
             .try_get("", "epoch")
             .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)?;
+        write.txn.commit().await.map_err(store_error)?;
         Ok(Epoch(from_db(epoch)?))
     }
 
@@ -147,9 +148,10 @@ impl Store {
             batches.iter().all(|batch| batch.symbol == symbol && batch.epoch == epoch),
             "one append holds one book's batches under one epoch"
         );
-        let txn = self.connection().begin().await.map_err(store_error)?;
-        Self::check_epoch(&txn, &stream, epoch).await?;
-        let mut last = Self::last_input_seq(&txn, &symbol).await?;
+        let write = self.begin_write().await.map_err(store_error)?;
+        let txn = &write.txn;
+        Self::check_epoch(txn, &stream, epoch).await?;
+        let mut last = Self::last_input_seq(txn, &symbol).await?;
         let committed_at_ms = i64::try_from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -194,10 +196,10 @@ impl Store {
         txn.execute(&insert).await.map_err(store_error)?;
         for batch in &batches {
             if let Some(snapshot) = &batch.snapshot {
-                Self::insert_snapshot(&txn, &symbol, epoch, snapshot).await?;
+                Self::insert_snapshot(txn, &symbol, epoch, snapshot).await?;
             }
         }
-        txn.commit().await.map_err(store_error)
+        write.txn.commit().await.map_err(store_error)
     }
 
     async fn insert_snapshot(

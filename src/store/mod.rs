@@ -8,10 +8,14 @@ mod shard_journal;
 
 pub use shard_journal::{shard_consumer, status_name};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    TransactionTrait,
+};
 
 use migration::{Migrator, MigratorTrait};
 
@@ -24,6 +28,10 @@ const POOL_CONNECTIONS_MAX: u32 = 8;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time; writers that find it busy back off in sleeps of up to
+    /// 100 ms. Queueing write transactions here instead keeps them FIFO and sleep-free.
+    /// PostgreSQL writers run concurrently (`None`).
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -52,7 +60,9 @@ impl Store {
                     .foreign_keys(true)
             });
         let db = Database::connect(options).await?;
-        Ok(Store { db })
+        let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { db, sqlite_writer })
     }
 
     /// Applies every pending migration.
@@ -67,6 +77,22 @@ impl Store {
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
+
+    /// Starts a write transaction; on SQLite it first waits its turn (see `sqlite_writer`).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
+        let turn = match &self.sqlite_writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.db.begin().await?;
+        Ok(WriteTransaction { txn, _turn: turn })
+    }
+}
+
+/// A write transaction and, on SQLite, the writer's turn it holds until dropped.
+pub(crate) struct WriteTransaction {
+    pub txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// The file path of a `sqlite:` URL, if it names a file.

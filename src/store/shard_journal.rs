@@ -13,7 +13,7 @@ use exchange_actors::account::{
 use exchange_actors::model::{AccountId, AssetCode, SymbolCode};
 use exchange_actors::ports::{Epoch, JournalError, shard_stream};
 use sea_orm::sea_query::{Expr, InsertStatement, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, Value};
 
 use super::Store;
 use super::codec::{decode, encode, from_db, store_error, to_db};
@@ -112,14 +112,15 @@ impl Store {
         epoch: Epoch,
         changes: Changes,
     ) -> Result<(), JournalError> {
-        let txn = self.connection().begin().await.map_err(store_error)?;
-        Self::check_epoch(&txn, &shard_stream(shard_index), epoch).await?;
+        let write = self.begin_write().await.map_err(store_error)?;
+        let txn = &write.txn;
+        Self::check_epoch(txn, &shard_stream(shard_index), epoch).await?;
         let shard = i16::try_from(shard_index).map_err(|_| JournalError::Store("shard".into()))?;
-        insert_accounts(&txn, shard, &changes.accounts).await?;
-        insert_entries(&txn, shard, &changes.entries).await?;
-        upsert_balances(&txn, shard, &changes.balances).await?;
-        upsert_orders(&txn, &changes.orders).await?;
-        upsert_watermarks(&txn, shard_index, &changes.watermarks).await?;
+        insert_accounts(txn, shard, &changes.accounts).await?;
+        insert_entries(txn, shard, &changes.entries).await?;
+        upsert_balances(txn, shard, &changes.balances).await?;
+        upsert_orders(txn, &changes.orders).await?;
+        upsert_watermarks(txn, shard_index, &changes.watermarks).await?;
         let counters = Query::insert()
             .into_table("shard_counters")
             .columns(["shard", "next_order_counter", "next_entry_id"])
@@ -135,7 +136,7 @@ impl Store {
             )
             .to_owned();
         txn.execute(&counters).await.map_err(store_error)?;
-        txn.commit().await.map_err(store_error)
+        write.txn.commit().await.map_err(store_error)
     }
 
     pub(super) async fn load_shard_now(
