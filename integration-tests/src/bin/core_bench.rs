@@ -81,7 +81,8 @@ async fn flat_out(exchange: &TestExchange, requests: Vec<PlaceRequest>, in_fligh
         }
         let shard = exchange.system.shard(request.account_id).clone();
         running.spawn_local(async move {
-            let answers = shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
+            let answers =
+                shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
             assert!(answers.expect("shard alive")[0].is_ok(), "order placed");
         });
     }
@@ -89,7 +90,11 @@ async fn flat_out(exchange: &TestExchange, requests: Vec<PlaceRequest>, in_fligh
     count as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn open_loop(exchange: &TestExchange, requests: Vec<PlaceRequest>, rate: f64) -> Histogram<u64> {
+async fn open_loop(
+    exchange: &TestExchange,
+    requests: Vec<PlaceRequest>,
+    rate: f64,
+) -> Histogram<u64> {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let started = tokio::time::Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -100,7 +105,8 @@ async fn open_loop(exchange: &TestExchange, requests: Vec<PlaceRequest>, rate: f
         let shard = exchange.system.shard(request.account_id).clone();
         let sender = sender.clone();
         tokio::task::spawn_local(async move {
-            let answers = shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
+            let answers =
+                shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
             assert!(answers.expect("shard alive")[0].is_ok(), "order placed");
             let latency = tokio::time::Instant::now() - scheduled;
             sender.send(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)).expect("collector");
@@ -124,15 +130,20 @@ fn main() {
     actix::System::new().block_on(async move {
         let exchange = TestExchange::start(backend).await;
         for account in 1..=args.accounts {
-            let funds = [("BTC", 1_000 * UNIT), ("ETH", 10_000 * UNIT), ("USDT", 100_000_000 * UNIT)];
+            let funds =
+                [("BTC", 1_000 * UNIT), ("ETH", 10_000 * UNIT), ("USDT", 100_000_000 * UNIT)];
             exchange.fund(account, &funds).await;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let warmup: Vec<_> = (0..args.orders / 10).map(|_| request(&mut rng, args.accounts)).collect();
+        let warmup: Vec<_> =
+            (0..args.orders / 10).map(|_| request(&mut rng, args.accounts)).collect();
         flat_out(&exchange, warmup, args.in_flight).await;
         let requests: Vec<_> = (0..args.orders).map(|_| request(&mut rng, args.accounts)).collect();
         let throughput = flat_out(&exchange, requests, args.in_flight).await;
-        println!("{} flat out: {:.0} orders/s ({} orders, {} in flight)", args.backend, throughput, args.orders, args.in_flight);
+        println!(
+            "{} flat out: {:.0} orders/s ({} orders, {} in flight)",
+            args.backend, throughput, args.orders, args.in_flight
+        );
         let rate = throughput * args.rate_percent as f64 / 100.0;
         let requests: Vec<_> = (0..args.orders).map(|_| request(&mut rng, args.accounts)).collect();
         let histogram = open_loop(&exchange, requests, rate).await;
