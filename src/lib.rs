@@ -5,5 +5,6 @@
 pub mod api;
 pub mod bus;
 pub mod config;
+pub mod server;
 pub mod store;
 pub mod system;

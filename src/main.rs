@@ -85,7 +85,17 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         database = %exchange::system::redact(&database.database_url),
         "exchange running"
     );
-    tokio::signal::ctrl_c().await?;
+    let listen = std::env::var("EXCHANGE_LISTEN")
+        .unwrap_or_else(|_| exchange::server::LISTEN_DEFAULT.to_owned());
+    let admin_token = match std::env::var("ADMIN_TOKEN") {
+        Ok(token) if !token.is_empty() => token,
+        _ => {
+            let token = exchange::server::generate_admin_token();
+            println!("admin token (development; set ADMIN_TOKEN to choose one): {token}");
+            token
+        }
+    };
+    exchange::server::serve_http(&config, &system, &listen, admin_token).await?;
     tracing::info!("stopping");
     Ok(())
 }

@@ -13,6 +13,8 @@
 //! - `param_set.rs`: [`Params`], a request's parameters with Binance's refusals.
 //! - `params.rs`: order parameters -> [`PlaceRequest`](exchange_actors::account::PlaceRequest)
 //!   and cancel / query lookups, converted exactly by the symbol's spec.
+//! - `core.rs`: [`TradingCore`], the shards and admin token for the routes below.
+//! - `admin.rs`: `/admin/...` (accounts, deposits, withdrawals). `trading.rs`: signed routes.
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
 //! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
 //!
@@ -20,7 +22,9 @@
 //! passed; no client input panics (property-tested); decimals are converted and rendered
 //! exactly, never rounded. Limits: [`BODY_BYTES_MAX`], [`PARAMS_MAX`], [`DEPTH_LIMIT_MAX`].
 
+mod admin;
 mod auth;
+mod core;
 mod errors;
 mod exchange_info;
 mod keys;
@@ -31,13 +35,16 @@ mod params;
 pub mod render;
 mod signing;
 mod state;
+mod trading;
 
 #[cfg(test)]
 mod testing;
 
 use actix_web::web;
 
+pub use admin::{ADMIN_TOKEN_HEADER, configure_admin, to_minor_units};
 pub use auth::{API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate};
+pub use core::TradingCore;
 pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
 pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
 pub use keys::{
@@ -57,6 +64,7 @@ pub use signing::{
     check_timestamp, sign, signed_payload, verify,
 };
 pub use state::{ApiMarket, ApiMarkets, ApiState};
+pub use trading::configure_trading;
 
 /// Mounts the public market routes (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`) and
 /// `state` as app data (signed routes' [`Authenticated`] reads the same state).

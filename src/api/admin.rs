@@ -1,0 +1,186 @@
+//! The operator's routes under `/admin`, guarded by the `X-Admin-Token` header (compared in
+//! constant time; 401 otherwise): open accounts with API keys, deposit, withdraw, read balances.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use exchange_actors::account::Balance;
+use exchange_actors::account::actor::{GetBalances, OpenAccount, Transfer, TransferDirection};
+use exchange_actors::model::{AccountId, AssetCode};
+use rand::Rng as _;
+use rand::distributions::Alphanumeric;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::core::{TradingCore, mailbox_error, shard_error};
+use super::errors::{ApiError, code};
+use super::keys::ApiCredential;
+use super::render;
+
+/// The header carrying the admin token.
+pub const ADMIN_TOKEN_HEADER: &str = "X-Admin-Token";
+const API_KEY_LEN: usize = 64;
+
+/// Mounts `/admin/...`; `core` must be app data too.
+pub fn configure_admin(config: &mut web::ServiceConfig) {
+    config
+        .route("/admin/accounts", web::post().to(open_account))
+        .route("/admin/accounts/{id}", web::get().to(account))
+        .route("/admin/deposits", web::post().to(deposit))
+        .route("/admin/withdrawals", web::post().to(withdraw));
+}
+
+fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError> {
+    let token = request.headers().get(ADMIN_TOKEN_HEADER).map(|value| value.as_bytes());
+    if token.is_some_and(|token| core.is_admin(token)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
+    }
+}
+
+fn random_key() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(API_KEY_LEN).map(char::from).collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewAccount {
+    account_id: u64,
+    api_key: String,
+    secret_key: String,
+}
+
+async fn open_account(
+    request: HttpRequest,
+    core: web::Data<TradingCore>,
+) -> Result<HttpResponse, ApiError> {
+    check_admin(&request, &core)?;
+    let account_id = core.allocate_account();
+    core.shard(account_id)
+        .send(OpenAccount(account_id))
+        .await
+        .map_err(|error| mailbox_error(&error))?
+        .map_err(shard_error)?;
+    let api_key = random_key();
+    let secret_key = random_key();
+    core.keys
+        .insert(&api_key, ApiCredential::new(account_id, secret_key.as_bytes()))
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok(HttpResponse::Ok().json(NewAccount { account_id: account_id.0, api_key, secret_key }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TransferBody {
+    account_id: u64,
+    asset: String,
+    amount: String,
+    #[serde(default)]
+    reference: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct BalanceBody {
+    asset: String,
+    free: String,
+    locked: String,
+}
+
+fn balance_body(asset: &str, balance: Balance, scale: u32) -> BalanceBody {
+    BalanceBody {
+        asset: asset.to_owned(),
+        free: render::minor_units(balance.available, scale),
+        locked: render::minor_units(balance.held, scale),
+    }
+}
+
+/// `amount` in minor units of an asset with `scale` decimals: positive and a whole number of
+/// minor units, else -1111 (too much precision) or -1130.
+pub fn to_minor_units(amount: &str, scale: u32) -> Result<i128, ApiError> {
+    let value: Decimal =
+        amount.trim().parse().map_err(|_| ApiError::invalid_parameter("amount"))?;
+    if value <= Decimal::ZERO {
+        return Err(ApiError::invalid_parameter("amount"));
+    }
+    let factor = 10_u64
+        .checked_pow(scale)
+        .map(Decimal::from)
+        .ok_or_else(|| ApiError::invalid_parameter("amount"))?;
+    let units = value.checked_mul(factor).ok_or_else(|| ApiError::invalid_parameter("amount"))?;
+    if !units.fract().is_zero() {
+        return Err(ApiError::too_much_precision("amount"));
+    }
+    rust_decimal::prelude::ToPrimitive::to_i128(&units)
+        .ok_or_else(|| ApiError::invalid_parameter("amount"))
+}
+
+async fn transfer(
+    request: HttpRequest,
+    core: web::Data<TradingCore>,
+    body: web::Json<TransferBody>,
+    direction: TransferDirection,
+) -> Result<HttpResponse, ApiError> {
+    check_admin(&request, &core)?;
+    let body = body.into_inner();
+    let scale =
+        *core.asset_scales.get(&body.asset).ok_or_else(|| ApiError::invalid_parameter("asset"))?;
+    let asset = AssetCode::new(&body.asset).map_err(|_| ApiError::invalid_parameter("asset"))?;
+    let amount = to_minor_units(&body.amount, scale)?;
+    let account_id = AccountId(body.account_id);
+    let balance = core
+        .shard(account_id)
+        .send(Transfer { direction, account_id, asset, amount, reference: body.reference })
+        .await
+        .map_err(|error| mailbox_error(&error))?
+        .map_err(shard_error)?;
+    Ok(HttpResponse::Ok().json(balance_body(&body.asset, balance, scale)))
+}
+
+async fn deposit(
+    request: HttpRequest,
+    core: web::Data<TradingCore>,
+    body: web::Json<TransferBody>,
+) -> Result<HttpResponse, ApiError> {
+    transfer(request, core, body, TransferDirection::Deposit).await
+}
+
+async fn withdraw(
+    request: HttpRequest,
+    core: web::Data<TradingCore>,
+    body: web::Json<TransferBody>,
+) -> Result<HttpResponse, ApiError> {
+    transfer(request, core, body, TransferDirection::Withdrawal).await
+}
+
+/// An account's balances, rendered with each asset's scale.
+pub async fn balances(
+    core: &TradingCore,
+    account_id: AccountId,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let balances = core
+        .shard(account_id)
+        .send(GetBalances(account_id))
+        .await
+        .map_err(|error| mailbox_error(&error))?
+        .map_err(shard_error)?;
+    Ok(balances
+        .into_iter()
+        .map(|(asset, balance)| {
+            let name = asset.to_string();
+            let scale = core.asset_scales.get(&name).copied().unwrap_or(0);
+            serde_json::to_value(balance_body(&name, balance, scale)).unwrap_or_default()
+        })
+        .collect())
+}
+
+async fn account(
+    request: HttpRequest,
+    core: web::Data<TradingCore>,
+    path: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    check_admin(&request, &core)?;
+    let account_id = AccountId(path.into_inner());
+    let balances = balances(&core, account_id).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "accountId": account_id.0, "balances": balances })))
+}

@@ -1,0 +1,97 @@
+//! [`TradingCore`]: what the admin and signed trading routes need beyond [`ApiState`]
+//! (the account shards, the asset scales, the key registry they fill, the admin token).
+//!
+//! [`ApiState`]: super::ApiState
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix::Addr;
+use exchange_actors::account::actor::{AccountShard, ShardError};
+use exchange_actors::model::AccountId;
+use exchange_actors::supervisor::BookDirectory;
+
+use super::errors::ApiError;
+use super::keys::InMemoryApiKeys;
+
+/// Shared by the admin and trading routes (`web::Data<TradingCore>`).
+pub struct TradingCore {
+    pub shards: Vec<Addr<AccountShard>>,
+    pub books: Arc<BookDirectory>,
+    /// Decimal places of each asset's minor unit (`[assets]` of the configuration).
+    pub asset_scales: BTreeMap<String, u32>,
+    pub keys: Arc<InMemoryApiKeys>,
+    admin_token: String,
+    next_account: AtomicU64,
+}
+
+impl TradingCore {
+    /// `next_account` is the first account id never used (max in the database + 1).
+    pub fn new(
+        shards: Vec<Addr<AccountShard>>,
+        books: Arc<BookDirectory>,
+        asset_scales: BTreeMap<String, u32>,
+        keys: Arc<InMemoryApiKeys>,
+        admin_token: String,
+        next_account: u64,
+    ) -> TradingCore {
+        TradingCore {
+            shards,
+            books,
+            asset_scales,
+            keys,
+            admin_token,
+            next_account: AtomicU64::new(next_account),
+        }
+    }
+
+    /// The shard that owns `account` (as [`crate::system::ExchangeSystem::shard`]).
+    pub fn shard(&self, account: AccountId) -> &Addr<AccountShard> {
+        let count = u64::try_from(self.shards.len()).expect("shard count fits u64");
+        let index = usize::try_from(account.0 % count).expect("shard index fits usize");
+        &self.shards[index]
+    }
+
+    /// A fresh account id, never handed out before in this process.
+    pub fn allocate_account(&self) -> AccountId {
+        AccountId(self.next_account.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Whether `token` is the admin token, compared in constant time.
+    pub fn is_admin(&self, token: &[u8]) -> bool {
+        let expected = self.admin_token.as_bytes();
+        if token.len() != expected.len() {
+            return false;
+        }
+        token.iter().zip(expected).fold(0_u8, |diff, (a, b)| diff | (a ^ b)) == 0
+    }
+}
+
+impl fmt::Debug for TradingCore {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("TradingCore")
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shard's answer as the client sees it.
+pub fn shard_error(error: ShardError) -> ApiError {
+    match error {
+        ShardError::Rejected(reject) => reject.into(),
+        ShardError::Book(error) => error.into(),
+        ShardError::NoBook(_) => ApiError::invalid_symbol(),
+        ShardError::JournalFailed(_) | ShardError::Stopping => {
+            ApiError::internal("Internal error; unable to process your request. Please try again.")
+        }
+        ShardError::TooManyOrders { .. } => ApiError::internal(error.to_string()),
+    }
+}
+
+/// An actor that did not answer (stopped or its mailbox closed).
+pub fn mailbox_error(error: &actix::MailboxError) -> ApiError {
+    ApiError::internal(format!("Internal error; the exchange is unavailable: {error}"))
+}
