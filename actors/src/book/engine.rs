@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 use super::arena::{AccountOrders, Level, NIL, OrderNode, Slab};
 use super::ladder::Ladder;
 use super::limits::BookLimits;
+use super::order_index::OrderIndex;
 use crate::model::{
     AccountId, BookCommand, BookEvent, BookInput, EventKind, LevelChanged, OrderId, Price, Qty,
     RejectReason, Side,
@@ -85,7 +86,7 @@ impl From<&OrderNode> for RestingOrder {
 pub struct MatchingEngine {
     pub(super) limits: BookLimits,
     pub(super) orders: Slab<OrderNode>,
-    pub(super) order_index: FxHashMap<OrderId, u32>,
+    pub(super) order_index: OrderIndex,
     pub(super) levels: Slab<Level>,
     pub(super) bids: Ladder,
     pub(super) asks: Ladder,
@@ -101,14 +102,12 @@ pub struct MatchingEngine {
 impl MatchingEngine {
     pub fn new(limits: BookLimits) -> Self {
         let reserved = limits.capacity.orders_preallocated.min(limits.capacity.orders_max) as usize;
-        let mut order_index = FxHashMap::default();
-        order_index.reserve(reserved);
         let mut accounts = FxHashMap::default();
         accounts.reserve(reserved.min(1 << 16));
         MatchingEngine {
             limits,
             orders: Slab::with_capacity(reserved),
-            order_index,
+            order_index: OrderIndex::with_capacity(reserved, limits.capacity.orders_max as usize),
             levels: Slab::with_capacity(reserved.min(1 << 16)),
             bids: Ladder::with_capacity(Side::Buy, reserved.min(1 << 16)),
             asks: Ladder::with_capacity(Side::Sell, reserved.min(1 << 16)),
@@ -187,7 +186,7 @@ impl MatchingEngine {
     }
 
     pub fn order(&self, order_id: OrderId) -> Option<RestingOrder> {
-        self.order_index.get(&order_id).map(|&index| RestingOrder::from(&self.orders[index]))
+        self.order_index.get(order_id).map(|index| RestingOrder::from(&self.orders[index]))
     }
 
     pub fn account_open_order_count(&self, account_id: AccountId) -> u32 {
@@ -279,8 +278,7 @@ impl MatchingEngine {
         level_node.tail = index;
         level_node.order_count += 1;
         level_node.total_qty.0 += node.open_qty.0;
-        let previous = self.order_index.insert(node.id, index);
-        debug_assert!(previous.is_none(), "order ids are checked unique before resting");
+        self.order_index.insert(node.id, index);
         self.emit_level(level, events);
     }
 
@@ -317,7 +315,7 @@ impl MatchingEngine {
                 self.orders[node.account_next].account_prev = node.account_prev;
             }
         }
-        self.order_index.remove(&node.id);
+        self.order_index.remove(node.id);
         self.orders.remove(index);
         node
     }

@@ -6,7 +6,7 @@
 //! price band; a post-only order that would take is refused, never repriced; fill-or-kill is
 //! all or nothing; self-trade prevention follows the taker's mode.
 //!
-//! Costs: best bid/ask O(1); cancel O(1) (hash lookup + intrusive unlink); insert at an existing
+//! Costs: best bid/ask O(1); cancel O(1) (direct-mapped id lookup + intrusive unlink); insert at an existing
 //! level O(log L); a new level also moves the worse levels' 8-byte slots. Once storage has
 //! reached its high-water mark no operation allocates: events go into the caller's reused
 //! [`EngineOutput`].
@@ -25,6 +25,7 @@ mod engine;
 mod ladder;
 mod limits;
 mod matching;
+mod order_index;
 mod place;
 mod snapshot;
 
@@ -34,4 +35,5 @@ mod tests;
 pub use depth::Depth;
 pub use engine::{EngineOutput, MatchingEngine, RestingOrder};
 pub use limits::{BookCapacity, BookLimits, PriceBand};
+pub use order_index::ORDER_ID_SHARD_BITS;
 pub use snapshot::{BookSnapshot, RestoreError};

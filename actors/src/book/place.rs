@@ -93,7 +93,7 @@ impl MatchingEngine {
             self.check_price(price, band)?;
             self.check_notional(Notional::of(price, qty))?;
         }
-        if self.order_index.contains_key(&order.order_id) {
+        if self.order_index.contains(order.order_id) {
             return Err(RejectReason::DuplicateOrderId);
         }
         let may_rest =
