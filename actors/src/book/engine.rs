@@ -230,30 +230,6 @@ impl MatchingEngine {
     /// Puts a new resting order at the back of its level and of its account's list, and emits
     /// the level's new total.
     pub(super) fn rest(&mut self, mut node: OrderNode, events: &mut Vec<BookEvent>) {
-        node.priority_seq = self.sequencer.last_event_seq;
-        let level = match self.ladder(node.side).find(node.price) {
-            Ok(level) => {
-                if self.levels[level].order_count == 0 {
-                    self.ladder_mut(node.side).revive();
-                }
-                level
-            }
-            Err(position) => {
-                let level = self.levels.insert(Level {
-                    price: node.price,
-                    side: node.side,
-                    total_qty: Qty::ZERO,
-                    order_count: 0,
-                    head: NIL,
-                    tail: NIL,
-                });
-                self.ladder_mut(node.side).insert(position, node.price, level);
-                level
-            }
-        };
-        node.level = level;
-        node.prev = self.levels[level].tail;
-        node.next = NIL;
         node.account_next = NIL;
         let index = self.orders.insert(node);
         let account = self.accounts.entry(node.account_id).or_insert(AccountOrders {
@@ -261,30 +237,78 @@ impl MatchingEngine {
             tail: NIL,
             count: 0,
         });
-        self.orders[index].account_prev = account.tail;
-        if account.tail == NIL {
+        account.count += 1;
+        let previous_tail = account.tail;
+        account.tail = index;
+        self.orders[index].account_prev = previous_tail;
+        if previous_tail == NIL {
             account.head = index;
         } else {
-            self.orders[account.tail].account_next = index;
+            self.orders[previous_tail].account_next = index;
         }
-        account.tail = index;
-        account.count += 1;
+        self.order_index.insert(node.id, index);
+        self.join_level(index, events);
+    }
+
+    /// Appends the order at `index` (in the slab and its account's list, in no level) to the
+    /// back of the level at its price, creating the level if needed; the order takes its queue
+    /// position now. Emits the level's new total.
+    pub(super) fn join_level(&mut self, index: u32, events: &mut Vec<BookEvent>) {
+        let (side, price) = (self.orders[index].side, self.orders[index].price);
+        let level = self.level_at(side, price);
         let level_node = &mut self.levels[level];
-        if level_node.tail == NIL {
-            level_node.head = index;
-        } else {
-            self.orders[level_node.tail].next = index;
-        }
+        let previous_tail = level_node.tail;
         level_node.tail = index;
         level_node.order_count += 1;
-        level_node.total_qty.0 += node.open_qty.0;
-        self.order_index.insert(node.id, index);
+        level_node.total_qty.0 += self.orders[index].open_qty.0;
+        if previous_tail == NIL {
+            level_node.head = index;
+        } else {
+            self.orders[previous_tail].next = index;
+        }
+        let node = &mut self.orders[index];
+        node.priority_seq = self.sequencer.last_event_seq;
+        node.level = level;
+        node.prev = previous_tail;
+        node.next = NIL;
         self.emit_level(level, events);
+    }
+
+    /// The level of `side` at `price`: an existing one, a revived tombstone or a new one.
+    fn level_at(&mut self, side: Side, price: Price) -> u32 {
+        match self.ladder(side).find(price) {
+            Ok(level) => {
+                if self.levels[level].order_count == 0 {
+                    self.ladder_mut(side).revive();
+                }
+                level
+            }
+            Err(position) => {
+                let level = self.levels.insert(Level {
+                    price,
+                    side,
+                    total_qty: Qty::ZERO,
+                    order_count: 0,
+                    head: NIL,
+                    tail: NIL,
+                });
+                self.ladder_mut(side).insert(position, price, level);
+                level
+            }
+        }
     }
 
     /// Takes a resting order out of both lists, the index and the slab, and its open quantity
     /// out of its level. The level itself is left for [`Self::settle_level`].
     pub(super) fn unlink(&mut self, index: u32) -> OrderNode {
+        self.leave_level(index);
+        self.forget(index)
+    }
+
+    /// Takes the order at `index` out of its level's queue and its quantity out of the level's
+    /// total; it stays in the slab, the index and its account's list (an amend that moves it
+    /// relinks it, see [`Self::join_level`]).
+    pub(super) fn leave_level(&mut self, index: u32) {
         let node = self.orders[index];
         let level = &mut self.levels[node.level];
         level.total_qty.0 -= node.open_qty.0;
@@ -299,6 +323,11 @@ impl MatchingEngine {
         } else {
             self.orders[node.next].prev = node.prev;
         }
+    }
+
+    /// Removes an order that is in no level from its account's list, the index and the slab.
+    pub(super) fn forget(&mut self, index: u32) -> OrderNode {
+        let node = self.orders[index];
         let account = self.accounts.get_mut(&node.account_id).expect("resting order's account");
         account.count -= 1;
         if account.count == 0 {
@@ -318,6 +347,29 @@ impl MatchingEngine {
         self.order_index.remove(node.id);
         self.orders.remove(index);
         node
+    }
+
+    /// Moves the order at `index` to the back of its account's list (its queue position is
+    /// about to be renewed, and the list is in priority order). Free when it is already last,
+    /// as it is for an account with one order.
+    pub(super) fn move_to_account_tail(&mut self, index: u32) {
+        let node = self.orders[index];
+        if node.account_next == NIL {
+            return;
+        }
+        let account = self.accounts.get_mut(&node.account_id).expect("resting order's account");
+        if node.account_prev == NIL {
+            account.head = node.account_next;
+        } else {
+            self.orders[node.account_prev].account_next = node.account_next;
+        }
+        self.orders[node.account_next].account_prev = node.account_prev;
+        let previous_tail = account.tail;
+        account.tail = index;
+        self.orders[previous_tail].account_next = index;
+        let node = &mut self.orders[index];
+        node.account_prev = previous_tail;
+        node.account_next = NIL;
     }
 
     /// Emits a level's new total and, if it emptied, tells its ladder, which drops it (and
