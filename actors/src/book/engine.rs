@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use super::arena::{AccountOrders, Level, NIL, OrderNode, Slab};
-use super::ladder::Ladder;
+use super::ladder::{self, Ladder};
 use super::limits::BookLimits;
 use super::order_index::OrderIndex;
 use crate::model::{
@@ -95,12 +95,17 @@ pub struct MatchingEngine {
     pub(super) last_input_seq: u64,
     pub(super) last_trade_id: u64,
     pub(super) sequencer: Sequencer,
-    /// Scratch list of levels a ladder dropped, kept to avoid allocating.
-    dropped_levels: Vec<u32>,
 }
 
 impl MatchingEngine {
     pub fn new(limits: BookLimits) -> Self {
+        Self::with_ladder_window(limits, ladder::WINDOW)
+    }
+
+    /// A book whose price ladders index `window_ticks` ticks around the best price (a power of
+    /// two up to 2^18; [`MatchingEngine::new`] uses 65,536). Behaviour is the same for any
+    /// window; tests use small ones so that orders often fall outside it.
+    pub fn with_ladder_window(limits: BookLimits, window_ticks: usize) -> Self {
         let reserved = limits.capacity.orders_preallocated.min(limits.capacity.orders_max) as usize;
         let mut accounts = FxHashMap::default();
         accounts.reserve(reserved.min(1 << 16));
@@ -109,14 +114,13 @@ impl MatchingEngine {
             orders: Slab::with_capacity(reserved),
             order_index: OrderIndex::with_capacity(reserved, limits.capacity.orders_max as usize),
             levels: Slab::with_capacity(reserved.min(1 << 16)),
-            bids: Ladder::with_capacity(Side::Buy, reserved.min(1 << 16)),
-            asks: Ladder::with_capacity(Side::Sell, reserved.min(1 << 16)),
+            bids: Ladder::new(Side::Buy, window_ticks),
+            asks: Ladder::new(Side::Sell, window_ticks),
             accounts,
             reference_price: None,
             last_input_seq: 0,
             last_trade_id: 0,
             sequencer: Sequencer::default(),
-            dropped_levels: Vec::with_capacity(reserved.min(1 << 16)),
         }
     }
 
@@ -274,28 +278,21 @@ impl MatchingEngine {
         self.emit_level(level, events);
     }
 
-    /// The level of `side` at `price`: an existing one, a revived tombstone or a new one.
+    /// The level of `side` at `price`: the existing one or a new one.
     fn level_at(&mut self, side: Side, price: Price) -> u32 {
-        match self.ladder(side).find(price) {
-            Ok(level) => {
-                if self.levels[level].order_count == 0 {
-                    self.ladder_mut(side).revive();
-                }
-                level
-            }
-            Err(position) => {
-                let level = self.levels.insert(Level {
-                    price,
-                    side,
-                    total_qty: Qty::ZERO,
-                    order_count: 0,
-                    head: NIL,
-                    tail: NIL,
-                });
-                self.ladder_mut(side).insert(position, price, level);
-                level
-            }
+        if let Some(level) = self.ladder(side).find(price) {
+            return level;
         }
+        let level = self.levels.insert(Level {
+            price,
+            side,
+            total_qty: Qty::ZERO,
+            order_count: 0,
+            head: NIL,
+            tail: NIL,
+        });
+        self.ladder_mut(side).insert(price, level);
+        level
     }
 
     /// Takes a resting order out of both lists, the index and the slab, and its open quantity
@@ -372,8 +369,7 @@ impl MatchingEngine {
         node.account_next = NIL;
     }
 
-    /// Emits a level's new total and, if it emptied, tells its ladder, which drops it (and
-    /// any tombstones that would become best) or keeps it as a tombstone for reuse.
+    /// Emits a level's new total and drops the level if it emptied.
     pub(super) fn settle_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
         self.emit_level(level, events);
         let node = self.levels[level];
@@ -381,18 +377,8 @@ impl MatchingEngine {
             return;
         }
         debug_assert_eq!(node.total_qty, Qty::ZERO);
-        let MatchingEngine { bids, asks, levels, dropped_levels, .. } = self;
-        let ladder = match node.side {
-            Side::Buy => bids,
-            Side::Sell => asks,
-        };
-        let is_empty = |index: u32| levels[index].order_count == 0;
-        if ladder.empty(node.price, is_empty, dropped_levels) {
-            ladder.compact(is_empty, dropped_levels);
-        }
-        for index in dropped_levels.drain(..) {
-            levels.remove(index);
-        }
+        self.ladder_mut(node.side).remove(node.price);
+        self.levels.remove(level);
     }
 
     fn emit_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
