@@ -82,6 +82,22 @@ impl<T: Copy> Slab<T> {
     pub fn len(&self) -> u32 {
         self.live
     }
+
+    /// Writes every page of the reserved storage once, so that first use in the hot path does
+    /// not page-fault (see [`prefault`]).
+    pub fn prefault(&mut self) {
+        prefault(&mut self.items);
+        prefault(&mut self.free);
+    }
+}
+
+/// Writes zeros over the unused capacity of `vec` (safe: it stays unused), so the kernel maps
+/// its pages now, at construction, instead of one fault per 4 KiB page on first use.
+pub(super) fn prefault<T>(vec: &mut Vec<T>) {
+    for slot in vec.spare_capacity_mut() {
+        *slot = std::mem::MaybeUninit::zeroed();
+    }
+    std::hint::black_box(vec.as_ptr());
 }
 
 impl<T> Index<u32> for Slab<T> {

@@ -18,7 +18,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::arena::NIL;
+use super::arena::{NIL, prefault};
 use crate::model::OrderId;
 
 /// Low bits of an order id that name the account shard that issued it.
@@ -77,6 +77,13 @@ impl OrderIndex {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Writes every page of the reserved storage once (see [`prefault`]).
+    pub fn prefault(&mut self) {
+        prefault(&mut self.slots);
+        prefault(&mut self.live);
+        prefault(&mut self.free_pages);
     }
 
     /// The slot of `id` in `slots`, if its page exists.
