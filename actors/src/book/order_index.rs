@@ -16,6 +16,8 @@
 //! Costs: get, insert and remove are one small-map lookup and one indexed access, plus an
 //! outlier lookup only while outliers exist.
 
+use std::cell::Cell;
+
 use rustc_hash::FxHashMap;
 
 use super::arena::{NIL, prefault};
@@ -30,6 +32,17 @@ pub(super) const PAGE_SLOTS: usize = 1 << PAGE_BITS;
 const SLOT_MASK: u64 = PAGE_SLOTS as u64 - 1;
 /// Pages always allowed, however small the book's `orders_max`.
 const PAGES_MIN: usize = 1_024;
+/// Entries of the recent-page cache (by shard modulo this).
+const RECENT: usize = 16;
+const RECENT_MASK: u64 = RECENT as u64 - 1;
+const _: () = assert!(RECENT.is_power_of_two());
+/// A page key no id has (page keys are below 2^58).
+const NO_PAGE: u64 = u64::MAX;
+
+/// The recent-page entry of a page key (its shard, modulo [`RECENT`]).
+fn recent_of(page_key: u64) -> usize {
+    (page_key & RECENT_MASK) as usize
+}
 
 /// The page key of `id` (its shard in the low bits, where the hash mixes best) and its slot
 /// in that page.
@@ -43,6 +56,9 @@ fn locate(id: OrderId) -> (u64, usize) {
 pub(super) struct OrderIndex {
     /// Page key (see [`locate`]) -> page number.
     page_of: FxHashMap<u64, u32>,
+    /// The last page looked up per shard (modulo [`RECENT`]): a shard's new ids all fall in
+    /// its newest page, so inserting and checking them skips the `page_of` probe.
+    recent: [Cell<(u64, u32)>; RECENT],
     /// All pages, `PAGE_SLOTS` slots each; `NIL` = empty slot.
     slots: Vec<u32>,
     /// Per page: occupied slots.
@@ -66,6 +82,7 @@ impl OrderIndex {
         outliers.reserve(256);
         OrderIndex {
             page_of,
+            recent: std::array::from_fn(|_| Cell::new((NO_PAGE, 0))),
             slots: Vec::with_capacity(pages.min(pages_max) * PAGE_SLOTS),
             live: Vec::with_capacity(pages.min(pages_max)),
             free_pages: Vec::with_capacity(pages.min(pages_max)),
@@ -88,7 +105,15 @@ impl OrderIndex {
 
     /// The slot of `id` in `slots`, if its page exists.
     fn slot(&self, (page_key, in_page): (u64, usize)) -> Option<usize> {
-        let page = *self.page_of.get(&page_key)?;
+        let recent = &self.recent[recent_of(page_key)];
+        let (recent_key, recent_page) = recent.get();
+        let page = if recent_key == page_key {
+            recent_page
+        } else {
+            let page = *self.page_of.get(&page_key)?;
+            recent.set((page_key, page));
+            page
+        };
         Some(page as usize * PAGE_SLOTS + in_page)
     }
 
@@ -138,6 +163,10 @@ impl OrderIndex {
                 if self.live[page] == 0 {
                     let page = self.page_of.remove(&page_key).expect("the slot's page");
                     self.free_pages.push(page);
+                    let recent = &self.recent[recent_of(page_key)];
+                    if recent.get().0 == page_key {
+                        recent.set((NO_PAGE, 0));
+                    }
                 }
                 return Some(index);
             }
@@ -161,6 +190,7 @@ impl OrderIndex {
             }
         };
         self.page_of.insert(page_key, page);
+        self.recent[recent_of(page_key)].set((page_key, page));
         Some(page)
     }
 
@@ -197,11 +227,15 @@ mod tests {
         assert_eq!(index.get(id(1, 5)), None);
         assert_eq!(index.remove(id(0, 5)), Some(100));
         assert_eq!(index.free_pages, vec![1], "an emptied page is recycled");
+        assert_eq!(index.get(id(0, 5)), None, "and forgotten by the recent-page cache");
+        // Shard 21 shares shard 5's cache entry (21 % 16): it reuses the page, shard 5 misses.
+        index.insert(id(0, 21), 300);
+        assert_eq!((index.get(id(0, 21)), index.get(id(0, 5))), (Some(300), None));
         assert_eq!(index.remove(id(64, 3)), Some(200));
         assert_eq!(index.remove(id(64, 3)), None);
         let mut values: Vec<u32> = index.values().collect();
         values.sort_unstable();
-        assert_eq!(values.len(), 64);
-        assert_eq!(index.len(), 64);
+        assert_eq!(values.len(), 65);
+        assert_eq!(index.len(), 65);
     }
 }
