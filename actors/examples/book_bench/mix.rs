@@ -64,8 +64,8 @@ const QTY_MAX_LOTS: u64 = 100;
 /// they removed would have to be replaced by a GTC order that the mix does not have.
 const IOC_QTY_MAX_LOTS: u64 = 10;
 /// Resting orders the engine reserves room for: 4x the ~1,000 the mix keeps, so nothing grows.
-/// Not more: the engine sizes its order-id and account hash tables from this; at 65,536 they
-/// spread ~1,000 live entries over ~5 MB and throughput drops by 15-35% (docs/PERFORMANCE.md).
+/// (With the hash-table order index of earlier engines, a larger reservation spread the ~1,000
+/// live entries over megabytes and cost 15-35%; see docs/PERFORMANCE.md.)
 const ORDERS_PREALLOCATED: u32 = 4_096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
