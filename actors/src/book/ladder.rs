@@ -130,7 +130,10 @@ impl Ladder {
     pub fn insert(&mut self, price: Price, level: u32) {
         debug_assert!(self.find(price).is_none());
         let key = self.key(price);
-        if self.len() == 0 || key >= self.base + self.window as i64 {
+        // Above the window: past its end (written without `base + window`, which could overflow
+        // for a price near i64::MAX).
+        let above_window = key > self.base && self.offset(key).is_none();
+        if self.len() == 0 || above_window {
             self.place_window(key);
         }
         match self.offset(key) {
@@ -171,7 +174,9 @@ impl Ladder {
             moving.push(OutsideLevel { key, level: self.slots[offset] - 1 });
             self.clear(offset);
         }
-        self.base = best_key - (self.window - self.window / 4) as i64;
+        // Saturating near i64::MIN (an ask priced near i64::MAX): the window then starts lower
+        // and `best_key` is still inside it.
+        self.base = best_key.saturating_sub((self.window - self.window / 4) as i64);
         // `moving` is descending and above every level of `outside`.
         for &level in moving.iter().rev() {
             match self.offset(level.key) {
@@ -294,6 +299,26 @@ mod tests {
                 assert_eq!(prices(&ladder, &levels), expected[done + 1..].to_vec());
             }
             assert_eq!((ladder.best(), ladder.len()), (None, 0));
+        }
+    }
+
+    #[test]
+    fn prices_at_the_ends_of_the_range_do_not_overflow() {
+        for side in [Side::Buy, Side::Sell] {
+            let mut ladder = Ladder::new(side, 16);
+            let prices = [1, 2, i64::MAX - 1, i64::MAX, 1_000];
+            for (level, price) in (0u32..).zip(prices) {
+                ladder.insert(Price(price), level);
+            }
+            for (level, price) in (0u32..).zip(prices) {
+                assert_eq!(ladder.find(Price(price)), Some(level), "{side:?} {price}");
+            }
+            let best = if side == Side::Buy { i64::MAX } else { 1 };
+            assert_eq!(ladder.best_price(), Some(Price(best)));
+            for price in prices {
+                ladder.remove(Price(price));
+            }
+            assert_eq!(ladder.len(), 0);
         }
     }
 }
