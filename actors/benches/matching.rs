@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the matching engine's single operations on a pre-filled book (1,000
 //! resting orders over 750 price levels, 1,000 accounts, like the exchange mix):
 //! place (resting), place crossing (one trade), cancel, amend keeping priority, amend moving.
+//! Order ids are shaped as 16 account shards issue them (see `order_id`).
 //!
 //! Each benchmark times only `MatchingEngine::apply` over a batch of pre-built inputs; the
 //! inputs that prepare a batch (placing the orders a cancel removes) or undo it (canceling the
@@ -13,7 +14,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use exchange_actors::book::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
+use exchange_actors::book::{
+    BookCapacity, BookLimits, EngineOutput, MatchingEngine, ORDER_ID_SHARD_BITS,
+};
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, Notional, OrderId,
     OrderQuantity, OrderType, PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
@@ -28,6 +31,8 @@ const ACCOUNTS: u64 = 1_000;
 /// Inputs timed together: long enough that two clock reads are noise.
 const BATCH_LEN: usize = 1_000;
 const BATCH: u64 = BATCH_LEN as u64;
+/// Account shards issuing the benchmark's orders, each with its own counter.
+const SHARDS: u64 = 16;
 /// Quantity of the orders that the crossing and amend benchmarks wear down one lot at a time.
 const DEEP_QTY_LOTS: u64 = 1 << 40;
 
@@ -43,16 +48,26 @@ fn limits() -> BookLimits {
         capacity: BookCapacity {
             orders_max: 1_000_000,
             account_orders_max: 1_000_000,
-            // 4x the largest book a benchmark builds: never grows, and the engine's hash
-            // tables (sized from this) stay small enough to be cache resident.
+            // 4x the largest book a benchmark builds, so storage never grows.
             orders_preallocated: 8_192,
         },
     }
 }
 
+/// The order id of the `seq`-th order, as account shards issue them (`counter << 10 | shard`):
+/// consecutive orders come from the 16 shards in turn, each counting up.
+fn order_id(seq: u64) -> OrderId {
+    OrderId(((seq / SHARDS) << ORDER_ID_SHARD_BITS) | (seq % SHARDS))
+}
+
+/// The inverse of [`order_id`].
+fn seq_of(order_id: OrderId) -> u64 {
+    (order_id.0 >> ORDER_ID_SHARD_BITS) * SHARDS + order_id.0 % (1 << ORDER_ID_SHARD_BITS)
+}
+
 fn limit(order_id: u64, side: Side, price_ticks: i64, qty_lots: u64) -> BookCommand {
     BookCommand::Place(PlaceOrder {
-        order_id: OrderId(order_id),
+        order_id: self::order_id(order_id),
         account_id: AccountId(1 + order_id % ACCOUNTS),
         client_order_id: ClientOrderId::NONE,
         side,
@@ -69,14 +84,14 @@ fn limit(order_id: u64, side: Side, price_ticks: i64, qty_lots: u64) -> BookComm
 fn cancel(order_id: u64) -> BookCommand {
     BookCommand::Cancel(CancelOrder {
         account_id: AccountId(1 + order_id % ACCOUNTS),
-        order_id: OrderId(order_id),
+        order_id: self::order_id(order_id),
     })
 }
 
 fn amend(order_id: u64, new_price_ticks: i64, new_qty_lots: u64) -> BookCommand {
     BookCommand::Amend(AmendOrder {
         account_id: AccountId(1 + order_id % ACCOUNTS),
-        order_id: OrderId(order_id),
+        order_id: self::order_id(order_id),
         new_price: Price(new_price_ticks),
         new_qty: Qty(new_qty_lots),
     })
@@ -189,7 +204,7 @@ fn batched(
 /// The order ids a batch of places used (to cancel them afterwards).
 fn placed_ids(commands: &[BookCommand]) -> impl Iterator<Item = u64> + '_ {
     commands.iter().filter_map(|command| match command {
-        BookCommand::Place(order) => Some(order.order_id.0),
+        BookCommand::Place(order) => Some(seq_of(order.order_id)),
         _ => None,
     })
 }

@@ -12,6 +12,9 @@
 //! order; for every order, filled + open + canceled + expired equals its original quantity (an
 //! amend down counts as canceled, an amend up adds to the original); a refusal changes nothing.
 //!
+//! The engine's price ladders index a window of 16, 32 or 65,536 ticks (the default), so the
+//! small windows' re-placement and the levels beyond them are compared too.
+//!
 //! Cases: 10,000 by default; `PROPTEST_CASES` overrides.
 
 mod reference;
@@ -61,13 +64,20 @@ proptest! {
     fn engine_agrees_with_reference_book(
         limits in limits_strategy(),
         steps in steps_strategy(STEPS_MAX),
+        ladder_window in prop::sample::select(vec![16usize, 32, 65_536]),
     ) {
-        run_scenario(limits, &steps)?;
+        run_scenario(limits, ladder_window, &steps)?;
     }
 }
 
-fn run_scenario(limits: BookLimits, steps: &[Step]) -> Result<(), TestCaseError> {
-    let mut engine = MatchingEngine::new(limits);
+/// `ladder_window`: ticks the engine's price ladders index. Prices span 88..=112, so windows of
+/// 16 and 32 ticks keep levels outside the window and move it often; 65,536 is the default.
+fn run_scenario(
+    limits: BookLimits,
+    ladder_window: usize,
+    steps: &[Step],
+) -> Result<(), TestCaseError> {
+    let mut engine = MatchingEngine::with_ladder_window(limits, ladder_window);
     let mut reference = ReferenceBook::new(limits);
     let mut resolver = Resolver::default();
     let mut tallies = Tallies::default();

@@ -1,6 +1,6 @@
 //! The book configuration every workload runs against and small builders for its commands.
 
-use exchange_actors::book::{BookCapacity, BookLimits};
+use exchange_actors::book::{BookCapacity, BookLimits, ORDER_ID_SHARD_BITS};
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, Notional, OrderId,
     OrderQuantity, OrderType, PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
@@ -25,6 +25,28 @@ pub fn bench_limits(orders_preallocated: u32) -> BookLimits {
             account_orders_max: 64_000_000,
             orders_preallocated,
         },
+    }
+}
+
+/// Account shards the benchmark's accounts belong to (`account % SHARDS`).
+pub const SHARDS: u64 = 16;
+const _: () = assert!(SHARDS == 16, "OrderIds holds one counter per shard");
+
+/// Order ids as the exchange issues them: each account shard numbers its orders with its own
+/// counter, `counter << ORDER_ID_SHARD_BITS | shard`. So ids grow per shard, not overall, and
+/// the ids of one shard are 1,024 apart.
+#[derive(Debug, Default)]
+pub struct OrderIds {
+    /// One counter per shard.
+    counters: [u64; 16],
+}
+
+impl OrderIds {
+    pub fn next(&mut self, account_id: u64) -> OrderId {
+        let shard = account_id % SHARDS;
+        let counter = &mut self.counters[usize::try_from(shard).expect("shard < 16")];
+        *counter += 1;
+        OrderId(*counter << ORDER_ID_SHARD_BITS | shard)
     }
 }
 

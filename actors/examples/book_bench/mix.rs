@@ -19,7 +19,9 @@ use exchange_actors::model::{Price, TimeInForce};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::commands::{amend, cancel, limit};
+use rustc_hash::FxHashMap;
+
+use crate::commands::{OrderIds, amend, cancel, limit};
 use crate::workloads::{ACCOUNTS, Recorder, TimedStats, Workload};
 
 /// Shape of the mix; the defaults are tuned to the published workload.
@@ -62,8 +64,8 @@ const QTY_MAX_LOTS: u64 = 100;
 /// they removed would have to be replaced by a GTC order that the mix does not have.
 const IOC_QTY_MAX_LOTS: u64 = 10;
 /// Resting orders the engine reserves room for: 4x the ~1,000 the mix keeps, so nothing grows.
-/// Not more: the engine sizes its order-id and account hash tables from this; at 65,536 they
-/// spread ~1,000 live entries over ~5 MB and throughput drops by 15-35% (docs/PERFORMANCE.md).
+/// (With the hash-table order index of earlier engines, a larger reservation spread the ~1,000
+/// live entries over megabytes and cost 15-35%; see docs/PERFORMANCE.md.)
 const ORDERS_PREALLOCATED: u32 = 4_096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,8 +80,8 @@ enum Kind {
 #[derive(Debug, Default)]
 struct LiveOrders {
     orders: Vec<(OrderId, AccountId)>,
-    /// Position in `orders` by order id; `u32::MAX` if not live.
-    slot_of: Vec<u32>,
+    /// Position in `orders` by order id (only looked up, never iterated).
+    slot_of: FxHashMap<OrderId, u32>,
 }
 
 impl LiveOrders {
@@ -87,31 +89,20 @@ impl LiveOrders {
         self.orders.len()
     }
 
-    fn slot(&self, order_id: OrderId) -> Option<usize> {
-        let slot = *self.slot_of.get(usize::try_from(order_id.0).ok()?)?;
-        (slot != u32::MAX).then_some(slot as usize)
-    }
-
     fn remember(&mut self, order_id: OrderId, account_id: AccountId) {
-        if self.slot(order_id).is_some() {
+        if self.slot_of.contains_key(&order_id) {
             return;
         }
-        let index = usize::try_from(order_id.0).expect("order ids are small");
-        if self.slot_of.len() <= index {
-            self.slot_of.resize(index + 1, u32::MAX);
-        }
-        self.slot_of[index] = u32::try_from(self.orders.len()).expect("fits");
+        self.slot_of.insert(order_id, u32::try_from(self.orders.len()).expect("fits"));
         self.orders.push((order_id, account_id));
     }
 
     fn forget(&mut self, order_id: OrderId) {
-        let Some(slot) = self.slot(order_id) else { return };
-        self.orders.swap_remove(slot);
-        if let Some(&(moved, _)) = self.orders.get(slot) {
-            self.slot_of[usize::try_from(moved.0).expect("small")] =
-                u32::try_from(slot).expect("fits");
+        let Some(slot) = self.slot_of.remove(&order_id) else { return };
+        self.orders.swap_remove(slot as usize);
+        if let Some(&(moved, _)) = self.orders.get(slot as usize) {
+            self.slot_of.insert(moved, slot);
         }
-        self.slot_of[usize::try_from(order_id.0).expect("small")] = u32::MAX;
     }
 
     fn pick(&self, rng: &mut ChaCha8Rng) -> (OrderId, AccountId) {
@@ -125,7 +116,7 @@ struct MixGenerator {
     rng: ChaCha8Rng,
     recorder: Recorder,
     live: LiveOrders,
-    last_order_id: u64,
+    order_ids: OrderIds,
     last_trade_price: i64,
 }
 
@@ -136,7 +127,7 @@ pub fn exchange_mix(ops: u32, seed: u64, params: MixParams) -> Workload {
         rng: ChaCha8Rng::seed_from_u64(seed),
         recorder: Recorder::new(params.orders_preallocated),
         live: LiveOrders::default(),
-        last_order_id: 0,
+        order_ids: OrderIds::default(),
         last_trade_price: START_PRICE_TICKS,
     };
     let mut setup = Vec::new();
@@ -206,7 +197,6 @@ impl MixGenerator {
     }
 
     fn new_order(&mut self, time_in_force: TimeInForce, crossing: bool) -> BookCommand {
-        self.last_order_id += 1;
         let side = if self.rng.r#gen::<bool>() { Side::Buy } else { Side::Sell };
         let price = self.price(side, crossing);
         let qty_max = match time_in_force {
@@ -215,7 +205,8 @@ impl MixGenerator {
         };
         let qty = self.rng.gen_range(1..=qty_max);
         let account_id = self.rng.gen_range(1..=ACCOUNTS);
-        limit(self.last_order_id, account_id, side, price, qty, time_in_force)
+        let order_id = self.order_ids.next(account_id).0;
+        limit(order_id, account_id, side, price, qty, time_in_force)
     }
 
     /// Moves a random live order to a new price (passive, or crossing like a new GTC order).

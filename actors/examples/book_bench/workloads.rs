@@ -6,7 +6,7 @@ use exchange_actors::model::{BookCommand, BookInput, EventKind, Side, TimeInForc
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::commands::{InputLog, bench_limits, limit};
+use crate::commands::{InputLog, OrderIds, bench_limits, limit};
 
 /// Accounts orders are spread over (both workloads).
 pub const ACCOUNTS: u64 = 1_000;
@@ -114,14 +114,16 @@ pub fn insert_only(ops: u32, seed: u64) -> Workload {
     let mut recorder = Recorder::new(ops);
     let mut stats = TimedStats::default();
     let mut timed = Vec::with_capacity(ops as usize);
-    for order_id in 1..=u64::from(ops) {
-        let (side, price) = if order_id % 2 == 1 {
+    let mut order_ids = OrderIds::default();
+    for count in 1..=u64::from(ops) {
+        let (side, price) = if count % 2 == 1 {
             (Side::Buy, rng.gen_range(1880..=1889))
         } else {
             (Side::Sell, rng.gen_range(1884..=1893))
         };
         let qty = 100 * rng.gen_range(1..=10);
         let account_id = rng.gen_range(1..=ACCOUNTS);
+        let order_id = order_ids.next(account_id).0;
         let command = limit(order_id, account_id, side, price, qty, TimeInForce::Gtc);
         stats.count_command(&command);
         let input = recorder.record(command);

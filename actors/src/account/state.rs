@@ -14,6 +14,9 @@ use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
 /// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
 pub const SHARD_COUNT_MAX: u16 = 1_024;
 
+// The book's order index splits ids the same way (shard in the low bits).
+const _: () = assert!(1u32 << crate::book::ORDER_ID_SHARD_BITS == SHARD_COUNT_MAX as u32);
+
 /// What the shell read back from the database to rebuild a shard.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RestoredState {

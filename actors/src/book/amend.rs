@@ -5,6 +5,7 @@
 
 use super::engine::MatchingEngine;
 use super::matching::Taker;
+use super::place::Remainder;
 use crate::model::{AmendOrder, BookEvent, EventKind, Notional, OrderAmended, RejectReason};
 
 impl MatchingEngine {
@@ -47,12 +48,15 @@ impl MatchingEngine {
             }
             return Ok(());
         }
-        self.unlink(index);
+        // The node stays in the slab, the index and its account's list while it matches, and
+        // joins its new level in place if it rests (no index or account-table churn).
+        self.leave_level(index);
         self.settle_level(node.level, events);
+        self.move_to_account_tail(index);
         // A resting order keeps no spend limit, so the moved order matches without one.
         let mut taker = Taker::for_move(&node, amend.new_price, amend.new_qty);
         let stop = self.sweep(&mut taker, band, events);
-        self.finish_taker(&taker, stop, true, node.post_only, events);
+        self.finish_taker(&taker, stop, Remainder::Moves(index), events);
         Ok(())
     }
 }

@@ -10,9 +10,15 @@ use crate::model::{AccountId, OrderId, Price, Qty, SelfTradePrevention, Side};
 /// The "no node" link.
 pub(super) const NIL: u32 = u32::MAX;
 
+const _: () = assert!(size_of::<OrderNode>() == 64, "an order node is one cache line");
+
 /// A resting order. `priority_seq` is the event sequence at which it joined its queue; it orders
 /// both lists, so a snapshot sorted by it rebuilds them exactly.
+///
+/// 63 bytes of fields, aligned to 64 so that each node is exactly one cache line (a slab of
+/// 8-aligned nodes straddles two lines for most nodes, and every access touches both).
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 pub(super) struct OrderNode {
     pub id: OrderId,
     pub account_id: AccountId,
@@ -82,6 +88,22 @@ impl<T: Copy> Slab<T> {
     pub fn len(&self) -> u32 {
         self.live
     }
+
+    /// Writes every page of the reserved storage once, so that first use in the hot path does
+    /// not page-fault (see [`prefault`]).
+    pub fn prefault(&mut self) {
+        prefault(&mut self.items);
+        prefault(&mut self.free);
+    }
+}
+
+/// Writes zeros over the unused capacity of `vec` (safe: it stays unused), so the kernel maps
+/// its pages now, at construction, instead of one fault per 4 KiB page on first use.
+pub(super) fn prefault<T>(vec: &mut Vec<T>) {
+    for slot in vec.spare_capacity_mut() {
+        *slot = std::mem::MaybeUninit::zeroed();
+    }
+    std::hint::black_box(vec.as_ptr());
 }
 
 impl<T> Index<u32> for Slab<T> {

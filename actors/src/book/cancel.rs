@@ -50,7 +50,7 @@ impl MatchingEngine {
         account_id: AccountId,
         order_id: OrderId,
     ) -> Result<u32, RejectReason> {
-        let &index = self.order_index.get(&order_id).ok_or(RejectReason::UnknownOrder)?;
+        let index = self.order_index.get(order_id).ok_or(RejectReason::UnknownOrder)?;
         if self.orders[index].account_id != account_id {
             return Err(RejectReason::NotOwner);
         }

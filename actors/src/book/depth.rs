@@ -19,9 +19,8 @@ impl MatchingEngine {
         depth.last_event_seq = self.last_event_seq();
         for (side, out) in [(Side::Buy, &mut depth.bids), (Side::Sell, &mut depth.asks)] {
             out.clear();
-            let live = self.ladder(side).best_first().map(|level| &self.levels[level]);
-            let live = live.filter(|level| level.order_count > 0);
-            out.extend(live.take(levels_max).map(|level| (level.price, level.total_qty)));
+            let levels = self.ladder(side).best_first().map(|level| &self.levels[level]);
+            out.extend(levels.take(levels_max).map(|level| (level.price, level.total_qty)));
         }
     }
 

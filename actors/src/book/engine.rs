@@ -4,8 +4,9 @@
 use rustc_hash::FxHashMap;
 
 use super::arena::{AccountOrders, Level, NIL, OrderNode, Slab};
-use super::ladder::Ladder;
+use super::ladder::{self, Ladder};
 use super::limits::BookLimits;
+use super::order_index::OrderIndex;
 use crate::model::{
     AccountId, BookCommand, BookEvent, BookInput, EventKind, LevelChanged, OrderId, Price, Qty,
     RejectReason, Side,
@@ -75,6 +76,11 @@ impl From<&OrderNode> for RestingOrder {
     }
 }
 
+/// Accounts with resting orders the account table has room for at start. Not more: a table
+/// sized to the order capacity (65,536 entries) spread ~1,000 live accounts over megabytes and
+/// every lookup missed cache and TLB. More accounts grow it (once, at a new high-water mark).
+const ACCOUNTS_PREALLOCATED: usize = 2_048;
+
 /// The order book of one symbol: price-time priority matching with exact integer money.
 ///
 /// Pure: no clock, no I/O, no randomness. Its state is a function of the inputs applied, so the
@@ -85,7 +91,7 @@ impl From<&OrderNode> for RestingOrder {
 pub struct MatchingEngine {
     pub(super) limits: BookLimits,
     pub(super) orders: Slab<OrderNode>,
-    pub(super) order_index: FxHashMap<OrderId, u32>,
+    pub(super) order_index: OrderIndex,
     pub(super) levels: Slab<Level>,
     pub(super) bids: Ladder,
     pub(super) asks: Ladder,
@@ -94,31 +100,38 @@ pub struct MatchingEngine {
     pub(super) last_input_seq: u64,
     pub(super) last_trade_id: u64,
     pub(super) sequencer: Sequencer,
-    /// Scratch list of levels a ladder dropped, kept to avoid allocating.
-    dropped_levels: Vec<u32>,
 }
 
 impl MatchingEngine {
     pub fn new(limits: BookLimits) -> Self {
+        Self::with_ladder_window(limits, ladder::WINDOW)
+    }
+
+    /// A book whose price ladders index `window_ticks` ticks around the best price (a power of
+    /// two up to 2^18; [`MatchingEngine::new`] uses 65,536). Behaviour is the same for any
+    /// window; tests use small ones so that orders often fall outside it.
+    pub fn with_ladder_window(limits: BookLimits, window_ticks: usize) -> Self {
         let reserved = limits.capacity.orders_preallocated.min(limits.capacity.orders_max) as usize;
-        let mut order_index = FxHashMap::default();
-        order_index.reserve(reserved);
         let mut accounts = FxHashMap::default();
-        accounts.reserve(reserved.min(1 << 16));
-        MatchingEngine {
+        accounts.reserve(reserved.min(ACCOUNTS_PREALLOCATED));
+        let mut engine = MatchingEngine {
             limits,
             orders: Slab::with_capacity(reserved),
-            order_index,
+            order_index: OrderIndex::with_capacity(reserved, limits.capacity.orders_max as usize),
             levels: Slab::with_capacity(reserved.min(1 << 16)),
-            bids: Ladder::with_capacity(Side::Buy, reserved.min(1 << 16)),
-            asks: Ladder::with_capacity(Side::Sell, reserved.min(1 << 16)),
+            bids: Ladder::new(Side::Buy, window_ticks),
+            asks: Ladder::new(Side::Sell, window_ticks),
             accounts,
             reference_price: None,
             last_input_seq: 0,
             last_trade_id: 0,
             sequencer: Sequencer::default(),
-            dropped_levels: Vec::with_capacity(reserved.min(1 << 16)),
-        }
+        };
+        // Touch the reserved storage now: a fresh book's first ~40,000 page faults (insert-only
+        // workload, 2 million orders reserved) otherwise land in its first seconds of matching.
+        engine.orders.prefault();
+        engine.order_index.prefault();
+        engine
     }
 
     /// Applies one input and appends its events to `out`. An input out of sequence is refused
@@ -187,7 +200,7 @@ impl MatchingEngine {
     }
 
     pub fn order(&self, order_id: OrderId) -> Option<RestingOrder> {
-        self.order_index.get(&order_id).map(|&index| RestingOrder::from(&self.orders[index]))
+        self.order_index.get(order_id).map(|index| RestingOrder::from(&self.orders[index]))
     }
 
     pub fn account_open_order_count(&self, account_id: AccountId) -> u32 {
@@ -231,30 +244,6 @@ impl MatchingEngine {
     /// Puts a new resting order at the back of its level and of its account's list, and emits
     /// the level's new total.
     pub(super) fn rest(&mut self, mut node: OrderNode, events: &mut Vec<BookEvent>) {
-        node.priority_seq = self.sequencer.last_event_seq;
-        let level = match self.ladder(node.side).find(node.price) {
-            Ok(level) => {
-                if self.levels[level].order_count == 0 {
-                    self.ladder_mut(node.side).revive();
-                }
-                level
-            }
-            Err(position) => {
-                let level = self.levels.insert(Level {
-                    price: node.price,
-                    side: node.side,
-                    total_qty: Qty::ZERO,
-                    order_count: 0,
-                    head: NIL,
-                    tail: NIL,
-                });
-                self.ladder_mut(node.side).insert(position, node.price, level);
-                level
-            }
-        };
-        node.level = level;
-        node.prev = self.levels[level].tail;
-        node.next = NIL;
         node.account_next = NIL;
         let index = self.orders.insert(node);
         let account = self.accounts.entry(node.account_id).or_insert(AccountOrders {
@@ -262,31 +251,71 @@ impl MatchingEngine {
             tail: NIL,
             count: 0,
         });
-        self.orders[index].account_prev = account.tail;
-        if account.tail == NIL {
+        account.count += 1;
+        let previous_tail = account.tail;
+        account.tail = index;
+        self.orders[index].account_prev = previous_tail;
+        if previous_tail == NIL {
             account.head = index;
         } else {
-            self.orders[account.tail].account_next = index;
+            self.orders[previous_tail].account_next = index;
         }
-        account.tail = index;
-        account.count += 1;
+        self.order_index.insert(node.id, index);
+        self.join_level(index, events);
+    }
+
+    /// Appends the order at `index` (in the slab and its account's list, in no level) to the
+    /// back of the level at its price, creating the level if needed; the order takes its queue
+    /// position now. Emits the level's new total.
+    pub(super) fn join_level(&mut self, index: u32, events: &mut Vec<BookEvent>) {
+        let (side, price) = (self.orders[index].side, self.orders[index].price);
+        let level = self.level_at(side, price);
         let level_node = &mut self.levels[level];
-        if level_node.tail == NIL {
-            level_node.head = index;
-        } else {
-            self.orders[level_node.tail].next = index;
-        }
+        let previous_tail = level_node.tail;
         level_node.tail = index;
         level_node.order_count += 1;
-        level_node.total_qty.0 += node.open_qty.0;
-        let previous = self.order_index.insert(node.id, index);
-        debug_assert!(previous.is_none(), "order ids are checked unique before resting");
+        level_node.total_qty.0 += self.orders[index].open_qty.0;
+        if previous_tail == NIL {
+            level_node.head = index;
+        } else {
+            self.orders[previous_tail].next = index;
+        }
+        let node = &mut self.orders[index];
+        node.priority_seq = self.sequencer.last_event_seq;
+        node.level = level;
+        node.prev = previous_tail;
+        node.next = NIL;
         self.emit_level(level, events);
+    }
+
+    /// The level of `side` at `price`: the existing one or a new one.
+    fn level_at(&mut self, side: Side, price: Price) -> u32 {
+        if let Some(level) = self.ladder(side).find(price) {
+            return level;
+        }
+        let level = self.levels.insert(Level {
+            price,
+            side,
+            total_qty: Qty::ZERO,
+            order_count: 0,
+            head: NIL,
+            tail: NIL,
+        });
+        self.ladder_mut(side).insert(price, level);
+        level
     }
 
     /// Takes a resting order out of both lists, the index and the slab, and its open quantity
     /// out of its level. The level itself is left for [`Self::settle_level`].
     pub(super) fn unlink(&mut self, index: u32) -> OrderNode {
+        self.leave_level(index);
+        self.forget(index)
+    }
+
+    /// Takes the order at `index` out of its level's queue and its quantity out of the level's
+    /// total; it stays in the slab, the index and its account's list (an amend that moves it
+    /// relinks it, see [`Self::join_level`]).
+    pub(super) fn leave_level(&mut self, index: u32) {
         let node = self.orders[index];
         let level = &mut self.levels[node.level];
         level.total_qty.0 -= node.open_qty.0;
@@ -301,6 +330,11 @@ impl MatchingEngine {
         } else {
             self.orders[node.next].prev = node.prev;
         }
+    }
+
+    /// Removes an order that is in no level from its account's list, the index and the slab.
+    pub(super) fn forget(&mut self, index: u32) -> OrderNode {
+        let node = self.orders[index];
         let account = self.accounts.get_mut(&node.account_id).expect("resting order's account");
         account.count -= 1;
         if account.count == 0 {
@@ -317,13 +351,35 @@ impl MatchingEngine {
                 self.orders[node.account_next].account_prev = node.account_prev;
             }
         }
-        self.order_index.remove(&node.id);
+        self.order_index.remove(node.id);
         self.orders.remove(index);
         node
     }
 
-    /// Emits a level's new total and, if it emptied, tells its ladder, which drops it (and
-    /// any tombstones that would become best) or keeps it as a tombstone for reuse.
+    /// Moves the order at `index` to the back of its account's list (its queue position is
+    /// about to be renewed, and the list is in priority order). Free when it is already last,
+    /// as it is for an account with one order.
+    pub(super) fn move_to_account_tail(&mut self, index: u32) {
+        let node = self.orders[index];
+        if node.account_next == NIL {
+            return;
+        }
+        let account = self.accounts.get_mut(&node.account_id).expect("resting order's account");
+        if node.account_prev == NIL {
+            account.head = node.account_next;
+        } else {
+            self.orders[node.account_prev].account_next = node.account_next;
+        }
+        self.orders[node.account_next].account_prev = node.account_prev;
+        let previous_tail = account.tail;
+        account.tail = index;
+        self.orders[previous_tail].account_next = index;
+        let node = &mut self.orders[index];
+        node.account_prev = previous_tail;
+        node.account_next = NIL;
+    }
+
+    /// Emits a level's new total and drops the level if it emptied.
     pub(super) fn settle_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {
         self.emit_level(level, events);
         let node = self.levels[level];
@@ -331,18 +387,8 @@ impl MatchingEngine {
             return;
         }
         debug_assert_eq!(node.total_qty, Qty::ZERO);
-        let MatchingEngine { bids, asks, levels, dropped_levels, .. } = self;
-        let ladder = match node.side {
-            Side::Buy => bids,
-            Side::Sell => asks,
-        };
-        let is_empty = |index: u32| levels[index].order_count == 0;
-        if ladder.empty(node.price, is_empty, dropped_levels) {
-            ladder.compact(is_empty, dropped_levels);
-        }
-        for index in dropped_levels.drain(..) {
-            levels.remove(index);
-        }
+        self.ladder_mut(node.side).remove(node.price);
+        self.levels.remove(level);
     }
 
     fn emit_level(&mut self, level: u32, events: &mut Vec<BookEvent>) {

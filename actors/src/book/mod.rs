@@ -6,10 +6,11 @@
 //! price band; a post-only order that would take is refused, never repriced; fill-or-kill is
 //! all or nothing; self-trade prevention follows the taker's mode.
 //!
-//! Costs: best bid/ask O(1); cancel O(1) (hash lookup + intrusive unlink); insert at an existing
-//! level O(log L); a new level also moves the worse levels' 8-byte slots. Once storage has
-//! reached its high-water mark no operation allocates: events go into the caller's reused
-//! [`EngineOutput`].
+//! Costs: best bid/ask O(1); cancel O(1) (direct-mapped id lookup + intrusive unlink); insert
+//! O(1) (a price-indexed ladder: a new level sets three bits); an amend that moves an order
+//! relinks its node. Levels far behind the best price (64 Ki ticks or more) fall back to a
+//! sorted vector. Once storage has reached its high-water mark no operation allocates: events
+//! go into the caller's reused [`EngineOutput`].
 //!
 //! Limits: resting orders per book and per account ([`BookCapacity`]); a refusal is an event
 //! and an error with a stable [`RejectReason`](crate::model::RejectReason), and changes nothing.
@@ -26,6 +27,7 @@ mod engine;
 mod ladder;
 mod limits;
 mod matching;
+mod order_index;
 mod place;
 mod snapshot;
 
@@ -35,4 +37,5 @@ mod tests;
 pub use depth::Depth;
 pub use engine::{EngineOutput, MatchingEngine, RestingOrder};
 pub use limits::{BookCapacity, BookLimits, PriceBand};
+pub use order_index::ORDER_ID_SHARD_BITS;
 pub use snapshot::{BookSnapshot, RestoreError};

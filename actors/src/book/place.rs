@@ -10,6 +10,18 @@ use crate::model::{
     OrderRejected, OrderType, PlaceOrder, Price, Qty, RejectReason, Side, SpendLimit, TimeInForce,
 };
 
+/// Where a taker's unfilled remainder goes when nothing crosses any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Remainder {
+    /// IOC, FOK and market orders: it expires.
+    Expires,
+    /// A new GTC limit order: it rests as a new node.
+    Rests { post_only: bool },
+    /// A resting order moved by an amend, still in the slab at this index (out of any level):
+    /// it rejoins the book at its new price, or leaves the slab if it does not rest.
+    Moves(u32),
+}
+
 impl MatchingEngine {
     /// Places an order. A refusal emits one `Rejected` event (so the account shard releases the
     /// hold through the same event stream as every other release) and leaves the book as it was.
@@ -32,9 +44,13 @@ impl MatchingEngine {
         self.sequencer.emit(events, EventKind::Accepted(accepted(order)));
         let mut taker = Taker::for_order(order);
         let stop = self.sweep(&mut taker, band, events);
-        let rests =
-            order.order_type != OrderType::Market && order.time_in_force == TimeInForce::Gtc;
-        self.finish_taker(&taker, stop, rests, order.order_type == OrderType::LimitMaker, events);
+        let remainder =
+            if order.order_type == OrderType::Market || order.time_in_force != TimeInForce::Gtc {
+                Remainder::Expires
+            } else {
+                Remainder::Rests { post_only: order.order_type == OrderType::LimitMaker }
+            };
+        self.finish_taker(&taker, stop, remainder, events);
         Ok(())
     }
 
@@ -52,34 +68,50 @@ impl MatchingEngine {
         reference.and_then(|reference| self.limits.band_around(reference))
     }
 
-    /// After a sweep: the remainder rests (GTC limit) or expires, with the reason it stopped.
-    /// The reference price follows the last trade.
+    /// After a sweep: the remainder rests (GTC limit, or a moved order) or expires, with the
+    /// reason it stopped. The reference price follows the last trade.
     pub(super) fn finish_taker(
         &mut self,
         taker: &Taker,
         stop: SweepStop,
-        rests: bool,
-        post_only: bool,
+        remainder: Remainder,
         events: &mut Vec<BookEvent>,
     ) {
         if let Some(price) = taker.last_trade_price {
             self.reference_price = Some(price);
         }
         let expire_reason = match stop {
-            SweepStop::Filled => return,
-            SweepStop::NothingCrossing if rests => {
+            SweepStop::NothingCrossing if remainder != Remainder::Expires => {
                 let (OrderQuantity::Base(open_qty), Some(price)) = (taker.remaining, taker.limit)
                 else {
                     unreachable!("only limit orders by base quantity rest");
                 };
-                self.rest(resting_node(taker, price, open_qty, post_only), events);
+                match remainder {
+                    Remainder::Rests { post_only } => {
+                        self.rest(resting_node(taker, price, open_qty, post_only), events);
+                    }
+                    Remainder::Moves(index) => {
+                        let node = &mut self.orders[index];
+                        (node.price, node.open_qty) = (price, open_qty);
+                        self.join_level(index, events);
+                    }
+                    Remainder::Expires => unreachable!("checked above"),
+                }
                 return;
             }
-            SweepStop::NothingCrossing | SweepStop::BudgetSpent => ExpireReason::ImmediateOrCancel,
-            SweepStop::Band => ExpireReason::PriceBand,
-            SweepStop::SelfTrade => ExpireReason::SelfTradePrevention,
+            SweepStop::Filled => None,
+            SweepStop::NothingCrossing | SweepStop::BudgetSpent => {
+                Some(ExpireReason::ImmediateOrCancel)
+            }
+            SweepStop::Band => Some(ExpireReason::PriceBand),
+            SweepStop::SelfTrade => Some(ExpireReason::SelfTradePrevention),
         };
-        self.sequencer.emit(events, taker.expired(expire_reason));
+        if let Remainder::Moves(index) = remainder {
+            self.forget(index);
+        }
+        if let Some(reason) = expire_reason {
+            self.sequencer.emit(events, taker.expired(reason));
+        }
     }
 
     /// Every reason to refuse `order`, checked before anything changes.
@@ -93,7 +125,7 @@ impl MatchingEngine {
             self.check_price(price, band)?;
             self.check_notional(Notional::of(price, qty))?;
         }
-        if self.order_index.contains_key(&order.order_id) {
+        if self.order_index.contains(order.order_id) {
             return Err(RejectReason::DuplicateOrderId);
         }
         let may_rest =

@@ -42,7 +42,7 @@ impl MatchingEngine {
         let mut orders: Vec<RestingOrder> = self
             .order_index
             .values()
-            .map(|&index| RestingOrder::from(&self.orders[index]))
+            .map(|index| RestingOrder::from(&self.orders[index]))
             .collect();
         orders.sort_unstable_by_key(|order| order.priority_seq);
         BookSnapshot {
@@ -67,7 +67,7 @@ impl MatchingEngine {
             if order.priority_seq > snapshot.last_event_seq {
                 return Err(RestoreError::FromTheFuture(order.order_id));
             }
-            if engine.order_index.contains_key(&order.order_id) {
+            if engine.order_index.contains(order.order_id) {
                 return Err(RestoreError::Duplicate(order.order_id));
             }
             let price_ok = limits.min_price <= order.price && order.price <= limits.max_price;
