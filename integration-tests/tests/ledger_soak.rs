@@ -13,6 +13,7 @@ use exchange_actors::model::{
     Qty, SelfTradePrevention, Side, SymbolCode, TimeInForce,
 };
 use integration_tests::db::Backend;
+use integration_tests::join_all;
 use integration_tests::system::TestExchange;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -185,25 +186,6 @@ async fn soak(backend: Backend) {
         expected.sort();
         assert_eq!(stored, expected, "account {account}: database equals memory");
     }
-}
-
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    outputs.into_iter().map(|output| output.expect("completed")).collect()
 }
 
 #[actix::test]

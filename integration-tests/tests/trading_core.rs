@@ -9,6 +9,7 @@ use exchange_actors::account::actor::{GetBalances, GetOrder, ShardError};
 use exchange_actors::book::actor::SubmitCommands;
 use exchange_actors::model::{AccountId, AssetCode, BookCommand, CancelOrder, OrderId, Side};
 use integration_tests::db::Backend;
+use integration_tests::join_all;
 use integration_tests::system::{TestExchange, default_config, limit};
 
 const BTC: i128 = 100_000_000;
@@ -85,7 +86,7 @@ async fn cancel_racing_a_fill_ends_each_order_once(backend: Backend) {
             (cancel.is_ok(), take.is_ok())
         }
     });
-    let results = futures_join_all(race).await;
+    let results = join_all(race.collect()).await;
     assert!(results.iter().all(|(cancel, take)| *cancel && *take), "every command answered");
     exchange.settle().await;
 
@@ -133,34 +134,6 @@ async fn balance(
         .find(|(code, _)| *code == asset)
         .map(|(_, balance)| balance)
         .unwrap_or_default()
-}
-
-/// Awaits every future concurrently on the current task.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.map(|future| Box::pin(future)).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all_done = true;
-        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(output) => {
-                        *result = Some(output);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all_done = false,
-                }
-            }
-        }
-        if all_done { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    outputs.extend(results.into_iter().map(|result| result.expect("completed")));
-    outputs
 }
 
 #[actix::test]
