@@ -79,9 +79,7 @@ impl ExchangeSystem {
 
     /// The shard that owns `account`.
     pub fn shard(&self, account: AccountId) -> &Addr<AccountShard> {
-        let count = u64::try_from(self.shards.len()).expect("shard count fits u64");
-        let index = usize::try_from(account.0 % count).expect("shard index fits usize");
-        &self.shards[index]
+        &self.shards[exchange_actors::account::shard_of(account, self.shards.len())]
     }
 }
 

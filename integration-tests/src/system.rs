@@ -10,7 +10,7 @@ use exchange_actors::account::actor::{
     AuditShard, OpenAccount, PlaceOrders, PlacedOrder, ShardAudit, ShardError, Transfer,
     TransferDirection,
 };
-use exchange_actors::book::actor::GetBookView;
+use exchange_actors::book::actor::GetDepth;
 use exchange_actors::model::{
     AccountId, AssetCode, ClientOrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention,
     Side, SymbolCode, TimeInForce,
@@ -80,8 +80,9 @@ impl TestExchange {
             let mut last_seqs = Vec::new();
             for symbol in self.system.directory.symbols() {
                 let book = self.system.directory.book(&symbol).expect("book");
-                let view = book.send(GetBookView { depth_levels: 0 }).await.expect("book alive");
-                last_seqs.push((SymbolCode::new(&symbol).unwrap(), view.last_event_seq));
+                // GetDepth, not GetBookView: the latter hashes the whole book on every poll.
+                let depth = book.send(GetDepth { levels_max: 0 }).await.expect("book alive");
+                last_seqs.push((SymbolCode::new(&symbol).unwrap(), depth.last_event_seq));
             }
             let mut audits = Vec::new();
             for shard in &self.system.shards {

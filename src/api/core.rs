@@ -49,9 +49,7 @@ impl TradingCore {
 
     /// The shard that owns `account` (as [`crate::system::ExchangeSystem::shard`]).
     pub fn shard(&self, account: AccountId) -> &Addr<AccountShard> {
-        let count = u64::try_from(self.shards.len()).expect("shard count fits u64");
-        let index = usize::try_from(account.0 % count).expect("shard index fits usize");
-        &self.shards[index]
+        &self.shards[exchange_actors::account::shard_of(account, self.shards.len())]
     }
 
     /// A fresh account id, never handed out before in this process.

@@ -4,11 +4,10 @@
 
 use actix_web::{HttpResponse, web};
 use exchange_actors::account::actor::{GetOpenOrders, GetOrder, PlaceOrders};
-use exchange_actors::account::{Liquidity, OrderRecord, OrderStatus, PlaceRequest};
+use exchange_actors::account::{OrderRecord, OrderStatus, TakerFill, order_after_own_events};
 use exchange_actors::book::actor::{CommandOutcome, SubmitCommands};
 use exchange_actors::model::{
-    AccountId, BookCommand, CancelAccountOrders, CancelOrder, EventKind, ExpireReason, Notional,
-    OrderId, OrderQuantity, Qty, Side,
+    AccountId, BookCommand, CancelAccountOrders, CancelOrder, EventKind, OrderId,
 };
 use serde::Serialize;
 
@@ -41,76 +40,26 @@ struct FillBody {
     trade_id: u64,
 }
 
-/// The order `request` became after its book's `outcome` (the shard may not have settled it
-/// yet, so it is rebuilt from the events), and its fills.
-fn order_after(
-    request: &PlaceRequest,
-    order_id: OrderId,
-    client_order_id: exchange_actors::model::ClientOrderId,
-    outcome: &CommandOutcome,
-    market: &ApiMarket,
-) -> (OrderRecord, Vec<FillBody>) {
+/// Binance's `fills` entries for `fills`.
+fn fill_bodies(fills: &[TakerFill], market: &ApiMarket) -> Vec<FillBody> {
     let ledger = &market.ledger;
-    let mut executed = Qty::ZERO;
-    let mut cumulative_quote = 0_i128;
-    let mut expired = None;
-    let mut fills = Vec::new();
-    let mut updated_ts_ns = request.ts_ns;
-    for event in &outcome.events {
-        updated_ts_ns = updated_ts_ns.max(event.ts_ns);
-        match event.kind {
-            EventKind::Traded(trade) if trade.taker_order_id == order_id => {
-                let quote = ledger.quote_amount(Notional::of(trade.price, trade.qty));
-                executed = Qty(executed.0 + trade.qty.0);
-                cumulative_quote += quote;
-                let (received, asset, scale) = match request.side {
-                    Side::Buy => (ledger.base_amount(trade.qty), ledger.base, ledger.base_scale),
-                    Side::Sell => (quote, ledger.quote, ledger.quote_scale),
-                };
-                fills.push(FillBody {
-                    price: render::price(&market.spec, trade.price),
-                    qty: render::qty(&market.spec, trade.qty),
-                    commission: render::minor_units(ledger.fee(Liquidity::Taker, received), scale),
-                    commission_asset: asset.to_string(),
-                    trade_id: trade.trade_id.0,
-                });
+    fills
+        .iter()
+        .map(|fill| {
+            let scale = if fill.commission_asset == ledger.base {
+                ledger.base_scale
+            } else {
+                ledger.quote_scale
+            };
+            FillBody {
+                price: render::price(&market.spec, fill.price),
+                qty: render::qty(&market.spec, fill.qty),
+                commission: render::minor_units(fill.commission, scale),
+                commission_asset: fill.commission_asset.to_string(),
+                trade_id: fill.trade_id.0,
             }
-            EventKind::Expired(expiry) if expiry.order_id == order_id => {
-                expired = Some(expiry.reason);
-            }
-            _ => {}
-        }
-    }
-    let status = match (expired, request.quantity) {
-        (Some(ExpireReason::SelfTradePrevention), _) => OrderStatus::ExpiredInMatch,
-        (Some(_), _) => OrderStatus::Expired,
-        (None, OrderQuantity::Base(qty)) if executed == qty => OrderStatus::Filled,
-        (None, OrderQuantity::Quote(_)) => OrderStatus::Filled,
-        (None, _) if executed > Qty::ZERO => OrderStatus::PartiallyFilled,
-        (None, _) => OrderStatus::New,
-    };
-    let record = OrderRecord {
-        order_id,
-        account_id: request.account_id,
-        symbol: request.symbol,
-        client_order_id,
-        side: request.side,
-        order_type: request.order_type,
-        time_in_force: request.time_in_force,
-        self_trade_prevention: request.self_trade_prevention,
-        reduce_only: request.reduce_only,
-        price: request.price,
-        quantity: request.quantity,
-        executed_qty: executed,
-        cumulative_quote,
-        status,
-        hold_asset: ledger.quote,
-        hold_remaining: 0,
-        hold_subsidized: 0,
-        created_ts_ns: request.ts_ns,
-        updated_ts_ns,
-    };
-    (record, fills)
+        })
+        .collect()
 }
 
 async fn place(
@@ -132,13 +81,10 @@ async fn place(
     if let Err(reason) = placed_order.outcome.result {
         return Err(reason.into());
     }
-    let (record, fills) = order_after(
-        &request,
-        placed_order.order_id,
-        placed_order.client_order_id,
-        &placed_order.outcome,
-        market,
-    );
+    // The shard settles these events from the bus later; answer from them now.
+    let (record, fills) =
+        order_after_own_events(&placed_order.pending, &market.ledger, &placed_order.outcome.events);
+    let fills = fill_bodies(&fills, market);
     let body = OrderBody::new(&record, market);
     let transact_time = record.updated_ts_ns / 1_000_000;
     let json = match placed.response_type {

@@ -12,6 +12,7 @@
 //! - `state.rs`: [`AccountState`] itself, deposits, withdrawals, queries, restore.
 //! - `place.rs`: placing (checks, hold, PENDING), abandoning a pending order, amend reserves.
 //! - `settle.rs`: applying book events exactly once (watermark per symbol).
+//! - `outcome.rs`: a just-placed order as its own book command left it (the gateway's answer).
 //! - `invariants.rs`, `changes.rs`, `errors.rs`.
 //!
 //! Invariants: per asset the balances of a shard sum to zero (every movement is one entry that
@@ -36,6 +37,7 @@ mod invariants;
 mod ledger;
 mod market;
 mod orders;
+mod outcome;
 mod place;
 mod settle;
 mod state;
@@ -52,5 +54,6 @@ pub use market::{ASSET_SCALE_MAX, FeeRate, Liquidity, MarketSpec, MarketSpecErro
 pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
+pub use outcome::{TakerFill, order_after_own_events};
 pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
-pub use state::{AccountState, RestoredState, SHARD_COUNT_MAX};
+pub use state::{AccountState, RestoredState, SHARD_COUNT_MAX, shard_of};

@@ -14,6 +14,13 @@ use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
 /// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
 pub const SHARD_COUNT_MAX: u16 = 1_024;
 
+/// The shard (of `shard_count`) that owns `account`.
+pub fn shard_of(account: AccountId, shard_count: usize) -> usize {
+    assert!(shard_count > 0, "at least one shard");
+    let count = u64::try_from(shard_count).expect("shard count fits u64");
+    usize::try_from(account.0 % count).expect("a shard index is below the shard count")
+}
+
 // The book's order index splits ids the same way (shard in the low bits).
 const _: () = assert!(1u32 << crate::book::ORDER_ID_SHARD_BITS == SHARD_COUNT_MAX as u32);
 

@@ -722,3 +722,34 @@ fn restore_from_drained_rows_continues_identically() {
     assert_eq!(a, b);
     assert_eq!(original.state.drain_changes(), copy.state.drain_changes());
 }
+
+// --- the gateway's view of a just-placed order agrees with settlement ---
+
+#[rstest]
+#[case::rests(limit(ALICE, Side::Buy, 9_000, 4))]
+#[case::partly_fills_then_rests(limit(ALICE, Side::Buy, 10_500, 8))]
+#[case::fills(limit(ALICE, Side::Buy, 10_000, 3))]
+#[case::ioc_remainder_expires(PlaceRequest { time_in_force: TimeInForce::Ioc, ..limit(ALICE, Side::Buy, 10_000, 9) })]
+#[case::market_by_quote(market(ALICE, Side::Buy, OrderQuantity::Quote(Notional(20_000))))]
+#[case::sell_into_bids(limit(ALICE, Side::Sell, 8_000, 2))]
+#[case::post_only_refused(PlaceRequest { order_type: OrderType::LimitMaker, ..limit(ALICE, Side::Buy, 10_000, 1) })]
+fn own_events_view_matches_settlement(#[case] request: PlaceRequest) {
+    let mut harness = Harness::new();
+    harness.place(limit(BOB, Side::Sell, 10_000, 5));
+    harness.place(limit(BOB, Side::Buy, 8_500, 5));
+    let command = harness.state.place(request).unwrap();
+    let pending = harness.order(command.order_id);
+    let events = harness.book(BookCommand::Place(command));
+    let market = *harness.state.market(symbol()).unwrap();
+    let (view, fills) = order_after_own_events(&pending, &market, &events);
+    harness.deliver(&events);
+    let settled = harness.order(command.order_id);
+    assert_eq!(
+        (view.status, view.executed_qty, view.cumulative_quote),
+        (settled.status, settled.executed_qty, settled.cumulative_quote)
+    );
+    let fees_charged: i128 = fills.iter().map(|fill| fill.commission).sum();
+    let traded: u64 = fills.iter().map(|fill| fill.qty.0).sum();
+    assert_eq!(traded, settled.executed_qty.0);
+    assert!(fees_charged >= 0);
+}

@@ -56,6 +56,8 @@ pub struct PlaceOrders(pub Vec<PlaceRequest>);
 pub struct PlacedOrder {
     pub order_id: OrderId,
     pub client_order_id: ClientOrderId,
+    /// The order as the shard recorded it before forwarding (PENDING, its hold taken).
+    pub pending: OrderRecord,
     pub outcome: CommandOutcome,
 }
 

@@ -344,7 +344,10 @@ impl Handler<PlaceOrders> for AccountShard {
             .0
             .into_iter()
             .map(|request| match self.state.place(request) {
-                Ok(command) => PlaceSlot::Forward { symbol: request.symbol, command },
+                Ok(command) => {
+                    let pending = *self.state.order(command.order_id).expect("just placed");
+                    PlaceSlot::Forward { symbol: request.symbol, command, pending }
+                }
                 Err(reject) => PlaceSlot::Refused(reject.into()),
             })
             .collect();

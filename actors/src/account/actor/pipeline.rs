@@ -16,7 +16,7 @@ use actix::{Message, Recipient};
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{PlacedOrder, ShardError};
-use crate::account::{Balance, Changes};
+use crate::account::{Balance, Changes, OrderRecord};
 use crate::book::actor::{BookError, CommandOutcome, SubmitCommands};
 use crate::model::{BookCommand, OrderId, PlaceOrder, SymbolCode};
 use crate::ports::{Epoch, Journal};
@@ -33,7 +33,7 @@ pub(super) const FORWARD_CHUNK_MAX: usize = 1024;
 #[derive(Debug)]
 pub(super) enum PlaceSlot {
     Refused(ShardError),
-    Forward { symbol: SymbolCode, command: PlaceOrder },
+    Forward { symbol: SymbolCode, command: PlaceOrder, pending: OrderRecord },
 }
 
 /// A caller waiting for the batch its request changed.
@@ -140,7 +140,7 @@ async fn forward_orders(ports: &Arc<PipelinePorts>, deferred: &[Deferred]) -> Ou
     for waiting in deferred {
         if let Deferred::Place(_, slots) = waiting {
             for slot in slots {
-                if let PlaceSlot::Forward { symbol, command } = slot {
+                if let PlaceSlot::Forward { symbol, command, .. } = slot {
                     by_symbol.entry(*symbol).or_default().push(*command);
                 }
             }
@@ -235,13 +235,14 @@ fn answer(deferred: Vec<Deferred>, mut outcomes: Outcomes) {
                     .into_iter()
                     .map(|slot| match slot {
                         PlaceSlot::Refused(error) => Err(error),
-                        PlaceSlot::Forward { command, .. } => {
+                        PlaceSlot::Forward { command, pending, .. } => {
                             let outcome = outcomes
                                 .remove(&command.order_id)
                                 .unwrap_or(Err(ShardError::Stopping));
                             outcome.map(|outcome| PlacedOrder {
                                 order_id: command.order_id,
                                 client_order_id: command.client_order_id,
+                                pending,
                                 outcome,
                             })
                         }
