@@ -1,20 +1,21 @@
 //! `exchange serve`'s HTTP front door: builds [`ApiState`] and [`TradingCore`] from a running
 //! [`ExchangeSystem`] and serves the public, signed and admin routes with actix-web.
 //!
-//! API keys live in memory only: they are lost on restart (accounts and balances are not).
+//! API keys are stored in the database and loaded into the in-memory registry at start.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
 use rand::Rng as _;
 use rand::distributions::Alphanumeric;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::{
-    ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, TradingCore, configure_admin,
+    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, TradingCore, configure_admin,
     configure_public, configure_trading,
 };
 use crate::config::Config;
@@ -36,6 +37,18 @@ pub async fn next_account_id(system: &ExchangeSystem) -> anyhow::Result<u64> {
     Ok(u64::try_from(max_id).context("negative account id")? + 1)
 }
 
+/// The registry with every stored key.
+async fn load_api_keys(system: &ExchangeSystem) -> anyhow::Result<Arc<InMemoryApiKeys>> {
+    let keys = InMemoryApiKeys::new();
+    for stored in system.store.load_api_keys().await.context("loading API keys")? {
+        let credential = ApiCredential::new(AccountId(stored.account_id), stored.secret.as_bytes());
+        keys.insert(&stored.api_key, credential).with_context(|| {
+            format!("registering the stored key of account {}", stored.account_id)
+        })?;
+    }
+    Ok(keys)
+}
+
 /// A random admin token for development runs.
 pub fn generate_admin_token() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(ADMIN_TOKEN_LEN).map(char::from).collect()
@@ -54,7 +67,7 @@ pub async fn serve_http(
             .values()
             .map(|market| ApiMarket { spec: market.spec.clone(), ledger: market.ledger }),
     );
-    let keys = InMemoryApiKeys::new();
+    let keys = load_api_keys(system).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = web::Data::new(ApiState {
         markets: Arc::new(markets),
@@ -67,6 +80,7 @@ pub async fn serve_http(
         system.directory.clone(),
         config.assets.clone(),
         keys,
+        system.store.clone(),
         admin_token,
         next_account_id(system).await?,
     ));

@@ -2,6 +2,8 @@
 //! it from the workspace root, as an operator would.
 
 pub mod db;
+pub mod http;
+pub mod ledger_checks;
 pub mod system;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +26,10 @@ pub fn exchange_binary() -> &'static Path {
         let binary = target.join(profile).join("exchange");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "exchange", "--bin", "exchange"]);
+        // The whole workspace's binaries, so features unify as in `cargo nextest run
+        // --workspace` (integration-tests turns on `fault-injection`) and the binary that run
+        // built is fresh; `-p exchange` alone would rebuild it with other features.
+        build.args(["build", "--quiet", "--workspace", "--bins"]);
         if profile == "release" {
             build.arg("--release");
         }

@@ -3,7 +3,8 @@
 //! have applied every book event and committed: each shard's invariants hold (held equals its
 //! open orders' holds, no negative balance, per asset zero sum), and in the database the
 //! balances of every asset sum to zero, none is negative, and the clearing accounts of the
-//! two shards net to zero. At the end the database balances equal the shards' memory.
+//! two shards net to zero. At the end the database balances equal the shards' memory and a
+//! replay of the ledger, and every journaled trade is settled exactly once.
 
 use exchange_actors::account::PlaceRequest;
 use exchange_actors::account::actor::GetBalances;
@@ -14,10 +15,12 @@ use exchange_actors::model::{
 };
 use integration_tests::db::Backend;
 use integration_tests::join_all;
+use integration_tests::ledger_checks::{
+    balances_conserved, balances_equal_ledger_replay, keyed_totals, trades_settled_exactly_once,
+};
 use integration_tests::system::TestExchange;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ConnectionTrait, Statement};
 
 const ACCOUNTS: u64 = 1_000;
 const COMMANDS: usize = 100_000;
@@ -68,48 +71,11 @@ fn random_order(rng: &mut ChaCha8Rng) -> PlaceRequest {
 }
 
 async fn sum_query(exchange: &TestExchange, sql: &str) -> Vec<(String, i64)> {
-    let db = exchange.system.store.connection();
-    let rows = db
-        .query_all_raw(Statement::from_string(exchange.system.store.backend(), sql.to_owned()))
-        .await
-        .expect("query runs");
-    rows.iter()
-        .map(|row| {
-            let key: String = row.try_get_by_index(0).unwrap();
-            // SUM over BIGINT is NUMERIC on PostgreSQL; cast in SQL keeps one type.
-            let total: i64 = row.try_get_by_index(1).unwrap();
-            (key, total)
-        })
-        .collect()
+    keyed_totals(&exchange.system.store, sql).await.expect("query runs")
 }
 
 async fn check_database(exchange: &TestExchange) {
-    let per_asset = sum_query(
-        exchange,
-        "SELECT asset, CAST(SUM(total) AS BIGINT) FROM (\
-         SELECT asset, available + held AS total FROM balances UNION ALL \
-         SELECT asset, available + held AS total FROM system_balances) t GROUP BY asset",
-    )
-    .await;
-    assert!(per_asset.len() >= 3, "all three assets moved: {per_asset:?}");
-    for (asset, total) in &per_asset {
-        assert_eq!(*total, 0, "{asset} balances sum to {total}, not zero");
-    }
-    let negative = sum_query(
-        exchange,
-        "SELECT 'negative', CAST(COUNT(*) AS BIGINT) FROM balances WHERE available < 0 OR held < 0",
-    )
-    .await;
-    assert_eq!(negative[0].1, 0, "negative user balances");
-    let clearing = sum_query(
-        exchange,
-        "SELECT account || ' ' || asset, CAST(SUM(available + held) AS BIGINT) FROM system_balances \
-         WHERE account LIKE 'clearing:%' GROUP BY account, asset",
-    )
-    .await;
-    for (account, total) in &clearing {
-        assert_eq!(*total, 0, "{account} nets to {total} over the shards");
-    }
+    balances_conserved(&exchange.system.store).await.expect("balances conserved in the database");
 }
 
 async fn soak(backend: Backend) {
@@ -164,6 +130,9 @@ async fn soak(backend: Backend) {
     }
     assert!(accepted > COMMANDS / 2, "most orders were accepted: {accepted} of {COMMANDS}");
     eprintln!("soak: {accepted} placed, {refused} refused, {cancels} cancels");
+    let store = &exchange.system.store;
+    balances_equal_ledger_replay(store).await.expect("balances equal the ledger replay");
+    trades_settled_exactly_once(store, &["BTCUSDT", "ETHUSDT"]).await.expect("trades settled once");
 
     for account in 1..=ACCOUNTS {
         let memory = exchange

@@ -1,5 +1,9 @@
 //! The operator's routes under `/admin`, guarded by the `X-Admin-Token` header (compared in
 //! constant time; 401 otherwise): open accounts with API keys, deposit, withdraw, read balances.
+//!
+//! Every action that changes something is audited twice in the append-only `admin_audit`
+//! table: its request before it runs (an action that cannot be audited does not run) and its
+//! outcome after.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,6 +19,7 @@ use super::core::{TradingCore, mailbox_error, shard_error};
 use super::errors::{ApiError, code};
 use super::keys::ApiCredential;
 use super::render;
+use crate::store::{AuditRecord, StoredApiKey};
 
 /// The header carrying the admin token.
 pub const ADMIN_TOKEN_HEADER: &str = "X-Admin-Token";
@@ -38,6 +43,57 @@ fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError
     }
 }
 
+fn now_ms() -> u64 {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An admin action being audited: appends its request now, its outcome at [`Audit::finish`].
+struct Audit<'a> {
+    core: &'a TradingCore,
+    action: &'static str,
+    subject: String,
+}
+
+impl<'a> Audit<'a> {
+    async fn start(
+        core: &'a TradingCore,
+        action: &'static str,
+        subject: String,
+        detail: serde_json::Value,
+    ) -> Result<Audit<'a>, ApiError> {
+        let audit = Audit { core, action, subject };
+        audit.append(detail.to_string(), "requested").await?;
+        Ok(audit)
+    }
+
+    async fn append(&self, detail: String, outcome: &str) -> Result<(), ApiError> {
+        let record = AuditRecord {
+            at_ms: now_ms(),
+            action: self.action.to_owned(),
+            subject: self.subject.clone(),
+            detail,
+            outcome: outcome.to_owned(),
+        };
+        self.core.store.append_audit(&record).await.map_err(|error| {
+            tracing::error!(%error, action = self.action, "admin audit trail unwritable");
+            ApiError::internal("The audit trail is unavailable; nothing was done.")
+        })
+    }
+
+    /// Records how the action ended; the action's own answer wins over an audit failure (it
+    /// has happened), which is logged.
+    async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => format!("refused {}: {}", error.code(), error.msg()),
+        };
+        let _logged = self.append(String::new(), &outcome).await;
+        result
+    }
+}
+
 fn random_key() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(API_KEY_LEN).map(char::from).collect()
 }
@@ -56,20 +112,38 @@ async fn open_account(
 ) -> Result<HttpResponse, ApiError> {
     check_admin(&request, &core)?;
     let account_id = core.allocate_account();
+    let audit = Audit::start(
+        &core,
+        "open_account",
+        format!("account:{}", account_id.0),
+        serde_json::json!({}),
+    )
+    .await?;
+    let opened = open_with_key(&core, account_id).await;
+    audit.finish(opened).await.map(|account| HttpResponse::Ok().json(account))
+}
+
+/// Opens the account in its shard, then stores and registers a fresh key for it (stored
+/// first, so a key handed out always survives a restart).
+async fn open_with_key(core: &TradingCore, account_id: AccountId) -> Result<NewAccount, ApiError> {
     core.shard(account_id)
         .send(OpenAccount(account_id))
         .await
         .map_err(|error| mailbox_error(&error))?
         .map_err(shard_error)?;
-    let api_key = random_key();
-    let secret_key = random_key();
+    let key =
+        StoredApiKey { api_key: random_key(), account_id: account_id.0, secret: random_key() };
+    core.store
+        .insert_api_key(&key, now_ms())
+        .await
+        .map_err(|error| ApiError::internal(format!("storing the API key: {error}")))?;
     core.keys
-        .insert(&api_key, ApiCredential::new(account_id, secret_key.as_bytes()))
+        .insert(&key.api_key, ApiCredential::new(account_id, key.secret.as_bytes()))
         .map_err(|error| ApiError::internal(error.to_string()))?;
-    Ok(HttpResponse::Ok().json(NewAccount { account_id: account_id.0, api_key, secret_key }))
+    Ok(NewAccount { account_id: account_id.0, api_key: key.api_key, secret_key: key.secret })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TransferBody {
     account_id: u64,
@@ -122,6 +196,21 @@ async fn transfer(
 ) -> Result<HttpResponse, ApiError> {
     check_admin(&request, &core)?;
     let body = body.into_inner();
+    let action = match direction {
+        TransferDirection::Deposit => "deposit",
+        TransferDirection::Withdrawal => "withdrawal",
+    };
+    let detail = serde_json::to_value(&body).unwrap_or_default();
+    let audit = Audit::start(&core, action, format!("account:{}", body.account_id), detail).await?;
+    let moved = move_funds(&core, &body, direction).await;
+    audit.finish(moved).await.map(|balance| HttpResponse::Ok().json(balance))
+}
+
+async fn move_funds(
+    core: &TradingCore,
+    body: &TransferBody,
+    direction: TransferDirection,
+) -> Result<BalanceBody, ApiError> {
     let scale =
         *core.asset_scales.get(&body.asset).ok_or_else(|| ApiError::invalid_parameter("asset"))?;
     let asset = AssetCode::new(&body.asset).map_err(|_| ApiError::invalid_parameter("asset"))?;
@@ -133,7 +222,7 @@ async fn transfer(
         .await
         .map_err(|error| mailbox_error(&error))?
         .map_err(shard_error)?;
-    Ok(HttpResponse::Ok().json(balance_body(&body.asset, balance, scale)))
+    Ok(balance_body(&body.asset, balance, scale))
 }
 
 async fn deposit(

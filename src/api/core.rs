@@ -1,5 +1,6 @@
 //! [`TradingCore`]: what the admin and signed trading routes need beyond [`ApiState`]
-//! (the account shards, the asset scales, the key registry they fill, the admin token).
+//! (the account shards, the asset scales, the key registry they fill, the store that keeps keys
+//! and the audit trail, the admin token).
 //!
 //! [`ApiState`]: super::ApiState
 
@@ -15,6 +16,7 @@ use exchange_actors::supervisor::BookDirectory;
 
 use super::errors::ApiError;
 use super::keys::InMemoryApiKeys;
+use crate::store::Store;
 
 /// Shared by the admin and trading routes (`web::Data<TradingCore>`).
 pub struct TradingCore {
@@ -23,6 +25,8 @@ pub struct TradingCore {
     /// Decimal places of each asset's minor unit (`[assets]` of the configuration).
     pub asset_scales: BTreeMap<String, u32>,
     pub keys: Arc<InMemoryApiKeys>,
+    /// Where API keys and the admin audit trail are kept.
+    pub store: Store,
     admin_token: String,
     next_account: AtomicU64,
 }
@@ -34,6 +38,7 @@ impl TradingCore {
         books: Arc<BookDirectory>,
         asset_scales: BTreeMap<String, u32>,
         keys: Arc<InMemoryApiKeys>,
+        store: Store,
         admin_token: String,
         next_account: u64,
     ) -> TradingCore {
@@ -42,6 +47,7 @@ impl TradingCore {
             books,
             asset_scales,
             keys,
+            store,
             admin_token,
             next_account: AtomicU64::new(next_account),
         }

@@ -2,10 +2,12 @@
 //! embedded default), the migrations, and the [`Journal`](exchange_actors::ports::Journal)
 //! port implemented on it. SQL is built with sea-query so the same code speaks both dialects.
 
+mod admin_records;
 mod book_journal;
 mod codec;
 mod shard_journal;
 
+pub use admin_records::{AuditRecord, StoredApiKey};
 pub use shard_journal::{shard_consumer, status_name};
 
 use std::sync::Arc;

@@ -1,0 +1,199 @@
+//! The real `exchange serve` process on an ephemeral port, and a blocking HTTP client that
+//! speaks to it as a trader (signed `/api/v3` requests) and as the operator (`/admin`).
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{exchange_binary, workspace_root};
+
+/// The admin token every test server runs with.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// How long one request may take before the client gives up.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `exchange serve`; killed (SIGKILL) when dropped, pass or fail.
+#[derive(Debug)]
+pub struct ExchangeProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl ExchangeProcess {
+    /// Starts the binary on `database_url`, listening on 127.0.0.1 port 0, and waits for the
+    /// `listening on ADDR` line.
+    pub fn start(database_url: &str) -> ExchangeProcess {
+        let mut child = Command::new(exchange_binary())
+            .arg("serve")
+            .current_dir(workspace_root())
+            .env_remove("EXCHANGE_CONFIG")
+            .env("EXCHANGE_LISTEN", "127.0.0.1:0")
+            .env("DATABASE_URL", database_url)
+            .env("ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the exchange binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines.next().expect("the server printed its address").expect("stdout reads");
+            if let Some(address) = line.strip_prefix("listening on ") {
+                break address.to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ExchangeProcess { child, base: format!("http://{address}") }
+    }
+
+    /// `kill -9`: no shutdown path runs.
+    pub fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ExchangeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An account's credentials as `POST /admin/accounts` issued them.
+#[derive(Clone, Debug)]
+pub struct Trader {
+    pub account_id: u64,
+    pub api_key: String,
+    pub secret: String,
+}
+
+/// A client of one server.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    client: reqwest::blocking::Client,
+    pub base: String,
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
+impl HttpClient {
+    pub fn new(server: &ExchangeProcess) -> HttpClient {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("HTTP client");
+        HttpClient { client, base: server.base.clone() }
+    }
+
+    /// `POST /admin/...` with the admin token; panics unless it succeeds.
+    pub fn admin(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-Admin-Token", ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .expect("admin request");
+        let status = response.status();
+        let body: Value = response.json().expect("admin JSON");
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    pub fn open_trader(&self) -> Trader {
+        let account = self.admin("/admin/accounts", serde_json::json!({}));
+        Trader {
+            account_id: account["accountId"].as_u64().expect("accountId"),
+            api_key: account["apiKey"].as_str().expect("apiKey").to_owned(),
+            secret: account["secretKey"].as_str().expect("secretKey").to_owned(),
+        }
+    }
+
+    pub fn deposit(&self, trader: &Trader, asset: &str, amount: &str) -> Value {
+        let body =
+            serde_json::json!({"accountId": trader.account_id, "asset": asset, "amount": amount});
+        self.admin("/admin/deposits", body)
+    }
+
+    /// A signed request with `params` (and a fresh timestamp) in the query string: the status
+    /// and JSON answer, or the transport error (e.g. the server is gone).
+    pub fn try_signed(
+        &self,
+        trader: &Trader,
+        method: reqwest::Method,
+        path: &str,
+        params: &str,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let timestamp = now_ms();
+        let query = if params.is_empty() {
+            format!("timestamp={timestamp}")
+        } else {
+            format!("{params}&timestamp={timestamp}")
+        };
+        let signature = exchange::api::sign(trader.secret.as_bytes(), query.as_bytes());
+        let response = self
+            .client
+            .request(method, format!("{}{path}?{query}&signature={signature}", self.base))
+            .header("X-MBX-APIKEY", &trader.api_key)
+            .send()?;
+        let status = response.status().as_u16();
+        Ok((status, response.json()?))
+    }
+
+    pub fn signed(
+        &self,
+        trader: &Trader,
+        method: reqwest::Method,
+        path: &str,
+        params: &str,
+    ) -> (u16, Value) {
+        self.try_signed(trader, method, path, params).expect("signed request")
+    }
+
+    /// `asset`'s `(free, locked)` in `GET /api/v3/account`, ("0", "0") when absent.
+    pub fn balance(&self, trader: &Trader, asset: &str) -> (String, String) {
+        let (status, account) = self.signed(trader, reqwest::Method::GET, "/api/v3/account", "");
+        assert_eq!(status, 200, "{account}");
+        account["balances"]
+            .as_array()
+            .expect("balances")
+            .iter()
+            .find(|balance| balance["asset"] == asset)
+            .map_or(("0".into(), "0".into()), |balance| {
+                (
+                    balance["free"].as_str().expect("free").to_owned(),
+                    balance["locked"].as_str().expect("locked").to_owned(),
+                )
+            })
+    }
+
+    /// Settlement follows the book asynchronously: waits until the balance is `expected`.
+    pub fn expect_balance(&self, trader: &Trader, asset: &str, expected: (&str, &str)) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (free, locked) = self.balance(trader, asset);
+            if (free.as_str(), locked.as_str()) == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "account {} {asset}: ({free}, {locked}), expected {expected:?}",
+                trader.account_id
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
