@@ -67,6 +67,7 @@ pub async fn serve_http(
         system.directory.clone(),
         config.assets.clone(),
         keys,
+        system.store.clone(),
         admin_token,
         next_account_id(system).await?,
     ));

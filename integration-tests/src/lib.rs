@@ -2,6 +2,7 @@
 //! it from the workspace root, as an operator would.
 
 pub mod db;
+pub mod http;
 pub mod system;
 
 use std::path::{Path, PathBuf};

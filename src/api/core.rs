@@ -15,6 +15,7 @@ use exchange_actors::supervisor::BookDirectory;
 
 use super::errors::ApiError;
 use super::keys::InMemoryApiKeys;
+use crate::store::Store;
 
 /// Shared by the admin and trading routes (`web::Data<TradingCore>`).
 pub struct TradingCore {
@@ -23,6 +24,8 @@ pub struct TradingCore {
     /// Decimal places of each asset's minor unit (`[assets]` of the configuration).
     pub asset_scales: BTreeMap<String, u32>,
     pub keys: Arc<InMemoryApiKeys>,
+    /// The journal's `orders` table, for history the shards no longer hold in memory.
+    pub store: Store,
     admin_token: String,
     next_account: AtomicU64,
 }
@@ -34,6 +37,7 @@ impl TradingCore {
         books: Arc<BookDirectory>,
         asset_scales: BTreeMap<String, u32>,
         keys: Arc<InMemoryApiKeys>,
+        store: Store,
         admin_token: String,
         next_account: u64,
     ) -> TradingCore {
@@ -42,6 +46,7 @@ impl TradingCore {
             books,
             asset_scales,
             keys,
+            store,
             admin_token,
             next_account: AtomicU64::new(next_account),
         }
@@ -92,4 +97,10 @@ pub fn shard_error(error: ShardError) -> ApiError {
 /// An actor that did not answer (stopped or its mailbox closed).
 pub fn mailbox_error(error: &actix::MailboxError) -> ApiError {
     ApiError::internal(format!("Internal error; the exchange is unavailable: {error}"))
+}
+
+/// The journal could not be read: the exchange's failure, never the client's.
+pub fn store_error(error: &exchange_actors::ports::JournalError) -> ApiError {
+    tracing::warn!(%error, "history read failed");
+    ApiError::internal("Internal error; unable to process your request. Please try again.")
 }

@@ -4,8 +4,10 @@
 
 mod book_journal;
 mod codec;
+mod order_history;
 mod shard_journal;
 
+pub use order_history::{ORDER_PAGE_ROWS_MAX, OrderPageQuery};
 pub use shard_journal::{shard_consumer, status_name};
 
 use std::sync::Arc;
