@@ -97,3 +97,35 @@ fn another_symbols_order_is_not_sent_to_the_book() {
     let open = order_record(10, 1, OrderStatus::New);
     assert!(cancelable(&[OrderId(10)], &[Some(open)], eth).is_empty());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1_000))]
+
+    /// The new routes' parameter readers refuse anything malformed with a 4xx, never a panic.
+    #[test]
+    fn random_list_and_window_parameters_are_client_errors(
+        list in r#"[\[\]{}0-9,": a-zA-Z.\-]{0,48}"#,
+        word in "[0-9A-Z_.-]{0,24}",
+    ) {
+        let params = params(&[
+            ("symbol", "BTCUSDT"), ("orderIds", &list), ("batchOrders", &list),
+            ("limit", &word), ("startTime", &word), ("endTime", &word), ("orderId", &word),
+            ("cancelOrderId", &word), ("cancelReplaceMode", &word),
+        ]);
+        let errors = [
+            order_ids(&params).err(),
+            batch_place_params(&params, &markets(), ACCOUNT, 1).err(),
+            crate::api::all_orders::history_window(&params).err(),
+            crate::api::cancel_replace::cancel_target(&params).err(),
+            crate::api::cancel_replace::cancel_replace_mode(&params).err(),
+        ];
+        for error in errors.into_iter().flatten() {
+            proptest::prop_assert!(error.status().is_client_error(), "{error}");
+        }
+        if let Ok(entries) = batch_place_params(&params, &markets(), ACCOUNT, 1) {
+            for error in entries.iter().filter_map(|entry| entry.as_ref().err()) {
+                proptest::prop_assert!(error.status().is_client_error(), "{error}");
+            }
+        }
+    }
+}
