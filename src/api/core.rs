@@ -25,7 +25,8 @@ pub struct TradingCore {
     /// Decimal places of each asset's minor unit (`[assets]` of the configuration).
     pub asset_scales: BTreeMap<String, u32>,
     pub keys: Arc<InMemoryApiKeys>,
-    /// Where API keys and the admin audit trail are kept.
+    /// Where API keys and the admin audit trail are kept, and the journal's `orders` table for
+    /// history the shards no longer hold in memory.
     pub store: Store,
     admin_token: String,
     next_account: AtomicU64,
@@ -98,4 +99,10 @@ pub fn shard_error(error: ShardError) -> ApiError {
 /// An actor that did not answer (stopped or its mailbox closed).
 pub fn mailbox_error(error: &actix::MailboxError) -> ApiError {
     ApiError::internal(format!("Internal error; the exchange is unavailable: {error}"))
+}
+
+/// The journal could not be read: the exchange's failure, never the client's.
+pub fn store_error(error: &exchange_actors::ports::JournalError) -> ApiError {
+    tracing::warn!(%error, "history read failed");
+    ApiError::internal("Internal error; unable to process your request. Please try again.")
 }

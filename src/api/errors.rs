@@ -36,12 +36,15 @@ pub mod code {
     pub const INVALID_ORDER_TYPE: i32 = -1116;
     pub const INVALID_SIDE: i32 = -1117;
     pub const BAD_SYMBOL: i32 = -1121;
+    pub const TIME_RANGE_TOO_LONG: i32 = -1127;
     pub const OPTIONAL_PARAMS_BAD_COMBO: i32 = -1128;
     pub const INVALID_PARAMETER: i32 = -1130;
     pub const BAD_RECV_WINDOW: i32 = -1131;
     pub const NEW_ORDER_REJECTED: i32 = -2010;
     pub const CANCEL_REJECTED: i32 = -2011;
     pub const NO_SUCH_ORDER: i32 = -2013;
+    pub const CANCEL_REPLACE_PARTIALLY_FAILED: i32 = -2021;
+    pub const CANCEL_REPLACE_FAILED: i32 = -2022;
     pub const BAD_API_KEY_FMT: i32 = -2014;
     pub const REJECTED_MBX_KEY: i32 = -2015;
 }
@@ -186,6 +189,22 @@ impl ApiError {
     /// A cancel of an order this account does not have open.
     pub fn unknown_order_sent() -> ApiError {
         ApiError::bad_request(code::CANCEL_REJECTED, "Unknown order sent.")
+    }
+
+    /// A cancel refused by the order's `cancelRestrictions`.
+    pub fn cancel_restricted() -> ApiError {
+        ApiError::bad_request(
+            code::CANCEL_REJECTED,
+            "Order was not canceled due to cancel restrictions.",
+        )
+    }
+
+    /// A list parameter with more entries than the route takes.
+    pub fn too_many_values(param: &str, count_max: usize) -> ApiError {
+        ApiError::bad_request(
+            code::TOO_MANY_PARAMETERS,
+            format!("Parameter '{param}' has too many values; at most {count_max} are allowed."),
+        )
     }
 
     /// The request cannot be served now; the client should retry after `retry_after_s`.

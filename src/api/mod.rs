@@ -15,6 +15,9 @@
 //!   and cancel / query lookups, converted exactly by the symbol's spec.
 //! - `core.rs`: [`TradingCore`], the shards and admin token for the routes below.
 //! - `admin.rs`: `/admin/...` (accounts, deposits, withdrawals). `trading.rs`: signed routes.
+//! - `placing.rs`: placing and canceling as the signed routes share them, and their answers.
+//! - `all_orders.rs` (history: the journal merged with the shard's memory),
+//!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
 //! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
 //!
@@ -23,7 +26,10 @@
 //! exactly, never rounded. Limits: [`BODY_BYTES_MAX`], [`PARAMS_MAX`], [`DEPTH_LIMIT_MAX`].
 
 mod admin;
+mod all_orders;
 mod auth;
+mod batch_orders;
+mod cancel_replace;
 mod core;
 mod errors;
 mod exchange_info;
@@ -32,6 +38,7 @@ mod market;
 mod order_view;
 mod param_set;
 mod params;
+mod placing;
 pub mod render;
 mod signing;
 mod state;

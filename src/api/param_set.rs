@@ -59,6 +59,13 @@ impl Params {
         Params::from_pairs(pairs)
     }
 
+    /// The members of one JSON object as parameters (an entry of a batch of orders).
+    pub fn from_json_object(
+        object: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Params, ApiError> {
+        Params::from_pairs(object_pairs(object))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
@@ -124,6 +131,10 @@ fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
         .map_err(|_| ApiError::invalid_parameter("body (a JSON object of parameters)"))?;
+    Ok(object_pairs(object))
+}
+
+fn object_pairs(object: serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     let pairs = object.into_iter().map(|(name, value)| {
         let text = match value {
             serde_json::Value::String(text) => text,
@@ -132,7 +143,7 @@ fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
         };
         (name, text)
     });
-    Ok(pairs.collect())
+    pairs.collect()
 }
 
 #[cfg(test)]

@@ -44,6 +44,16 @@ pub enum OrderRef {
     Client(ClientOrderId),
 }
 
+impl OrderRef {
+    /// As the shard's and the store's lookups take it: (order id, client order id).
+    pub fn parts(self) -> (Option<OrderId>, Option<ClientOrderId>) {
+        match self {
+            OrderRef::Id(id) => (Some(id), None),
+            OrderRef::Client(client) => (None, Some(client)),
+        }
+    }
+}
+
 /// A cancel or query of one order of one symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderLookup<'a> {

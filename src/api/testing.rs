@@ -71,3 +71,36 @@ pub(crate) fn state_with_books(books: Arc<BookDirectory>) -> ApiState {
 pub(crate) fn state() -> ApiState {
     state_with_books(BookDirectory::new())
 }
+
+/// A BTCUSDT limit buy of [`ACCOUNT`] with id `order_id`, created at `created_ms`.
+pub(crate) fn order_record(
+    order_id: u64,
+    created_ms: u64,
+    status: exchange_actors::account::OrderStatus,
+) -> exchange_actors::account::OrderRecord {
+    use exchange_actors::model::{
+        AssetCode, ClientOrderId, OrderId, OrderQuantity, OrderType, Price, Qty,
+        SelfTradePrevention, Side, SymbolCode, TimeInForce,
+    };
+    exchange_actors::account::OrderRecord {
+        order_id: OrderId(order_id),
+        account_id: ACCOUNT,
+        symbol: SymbolCode::new("BTCUSDT").expect("symbol"),
+        client_order_id: ClientOrderId::NONE,
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        self_trade_prevention: SelfTradePrevention::None,
+        reduce_only: false,
+        price: Some(Price(10_000)),
+        quantity: OrderQuantity::Base(Qty(100)),
+        executed_qty: Qty::ZERO,
+        cumulative_quote: 0,
+        status,
+        hold_asset: AssetCode::new("USDT").expect("asset"),
+        hold_remaining: 0,
+        hold_subsidized: 0,
+        created_ts_ns: created_ms * 1_000_000,
+        updated_ts_ns: created_ms * 1_000_000,
+    }
+}

@@ -3,21 +3,21 @@
 //! them from the book's events).
 
 use actix_web::{HttpResponse, web};
-use exchange_actors::account::actor::{GetOpenOrders, GetOrder, PlaceOrders};
-use exchange_actors::account::{OrderRecord, OrderStatus, TakerFill, order_after_own_events};
-use exchange_actors::book::actor::{CommandOutcome, SubmitCommands};
+use exchange_actors::account::actor::GetOpenOrders;
+use exchange_actors::account::{OrderRecord, OrderStatus};
 use exchange_actors::model::{
-    AccountId, BookCommand, CancelAccountOrders, CancelOrder, EventKind, OrderId,
+    AccountId, BookCommand, CancelAccountOrders, EventKind, OrderId, SymbolCode,
 };
-use serde::Serialize;
 
 use super::auth::Authenticated;
-use super::core::{TradingCore, mailbox_error, shard_error};
+use super::core::{TradingCore, mailbox_error, store_error};
 use super::errors::ApiError;
 use super::order_view::OrderBody;
-use super::params::{OrderRef, ResponseType, market, order_lookup, place_params};
-use super::render;
-use super::state::{ApiMarket, ApiState};
+use super::params::{OrderRef, market, order_lookup, place_params};
+use super::placing::{
+    cancel_one, cancel_restriction, canceled_body, known_order, place_one, submit,
+};
+use super::state::ApiState;
 
 /// Mounts the signed routes; [`ApiState`] and [`TradingCore`] must be app data.
 pub fn configure_trading(config: &mut web::ServiceConfig) {
@@ -27,39 +27,11 @@ pub fn configure_trading(config: &mut web::ServiceConfig) {
         .route("/api/v3/order", web::get().to(query))
         .route("/api/v3/openOrders", web::get().to(open_orders))
         .route("/api/v3/openOrders", web::delete().to(cancel_open_orders))
+        .route("/api/v3/allOrders", web::get().to(super::all_orders::all_orders))
+        .route("/api/v3/order/cancelReplace", web::post().to(super::cancel_replace::cancel_replace))
+        .route("/api/v3/batchOrders", web::post().to(super::batch_orders::place_batch))
+        .route("/api/v3/batchOrders", web::delete().to(super::batch_orders::cancel_batch))
         .route("/api/v3/account", web::get().to(account));
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct FillBody {
-    price: String,
-    qty: String,
-    commission: String,
-    commission_asset: String,
-    trade_id: u64,
-}
-
-/// Binance's `fills` entries for `fills`.
-fn fill_bodies(fills: &[TakerFill], market: &ApiMarket) -> Vec<FillBody> {
-    let ledger = &market.ledger;
-    fills
-        .iter()
-        .map(|fill| {
-            let scale = if fill.commission_asset == ledger.base {
-                ledger.base_scale
-            } else {
-                ledger.quote_scale
-            };
-            FillBody {
-                price: render::price(&market.spec, fill.price),
-                qty: render::qty(&market.spec, fill.qty),
-                commission: render::minor_units(fill.commission, scale),
-                commission_asset: fill.commission_asset.to_string(),
-                trade_id: fill.trade_id.0,
-            }
-        })
-        .collect()
 }
 
 async fn place(
@@ -70,67 +42,8 @@ async fn place(
     let now_ns = state.clock.now_ns();
     let placed = place_params(&auth.params, &state.markets, auth.account_id, now_ns)?;
     let market = market(&auth.params, &state.markets)?;
-    let request = placed.request;
-    let mut answers = core
-        .shard(auth.account_id)
-        .send(PlaceOrders(vec![request]))
-        .await
-        .map_err(|error| mailbox_error(&error))?;
-    let answer = answers.pop().ok_or_else(|| ApiError::internal("no answer"))?;
-    let placed_order = answer.map_err(shard_error)?;
-    if let Err(reason) = placed_order.outcome.result {
-        return Err(reason.into());
-    }
-    // The shard settles these events from the bus later; answer from them now.
-    let (record, fills) =
-        order_after_own_events(&placed_order.pending, &market.ledger, &placed_order.outcome.events);
-    let fills = fill_bodies(&fills, market);
-    let body = OrderBody::new(&record, market);
-    let transact_time = record.updated_ts_ns / 1_000_000;
-    let json = match placed.response_type {
-        ResponseType::Ack => serde_json::json!({
-            "symbol": body.symbol, "orderId": body.order_id, "orderListId": -1,
-            "clientOrderId": body.client_order_id, "transactTime": transact_time,
-        }),
-        ResponseType::Result | ResponseType::Full => {
-            let mut value = serde_json::to_value(&body).unwrap_or_default();
-            if let Some(object) = value.as_object_mut() {
-                object.insert("transactTime".into(), transact_time.into());
-                if placed.response_type == ResponseType::Full {
-                    object.insert("fills".into(), serde_json::to_value(&fills).unwrap_or_default());
-                }
-            }
-            value
-        }
-    };
-    Ok(HttpResponse::Ok().json(json))
-}
-
-async fn find_order(
-    core: &TradingCore,
-    account_id: AccountId,
-    order: OrderRef,
-) -> Result<OrderRecord, ApiError> {
-    let (order_id, client_order_id) = match order {
-        OrderRef::Id(id) => (Some(id), None),
-        OrderRef::Client(client) => (None, Some(client)),
-    };
-    core.shard(account_id)
-        .send(GetOrder { account_id, order_id, client_order_id })
-        .await
-        .map_err(|error| mailbox_error(&error))?
-        .map_err(shard_error)
-}
-
-async fn submit(
-    core: &TradingCore,
-    symbol: &str,
-    command: BookCommand,
-) -> Result<CommandOutcome, ApiError> {
-    let book = core.books.book(symbol).ok_or_else(ApiError::invalid_symbol)?;
-    let mut outcomes =
-        book.send(SubmitCommands(vec![command])).await.map_err(|error| mailbox_error(&error))??;
-    outcomes.pop().ok_or_else(|| ApiError::internal("no answer"))
+    let body = place_one(&core, auth.account_id, placed, market).await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 async fn cancel(
@@ -139,24 +52,10 @@ async fn cancel(
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
     let lookup = order_lookup(&auth.params, &state.markets)?;
-    let mut order = find_order(&core, auth.account_id, lookup.order).await?;
-    if order.symbol != lookup.market.symbol() {
-        return Err(ApiError::no_such_order());
-    }
-    if order.status.is_terminal() {
-        return Err(ApiError::unknown_order_sent());
-    }
-    let command =
-        BookCommand::Cancel(CancelOrder { account_id: auth.account_id, order_id: order.order_id });
-    let outcome = submit(&core, &lookup.market.spec.symbol, command).await?;
-    if outcome.result.is_err() {
-        return Err(ApiError::unknown_order_sent());
-    }
-    order.status = OrderStatus::Canceled;
-    if let Some(event) = outcome.events.last() {
-        order.updated_ts_ns = event.ts_ns;
-    }
-    Ok(HttpResponse::Ok().json(OrderBody::new(&order, lookup.market)))
+    let restriction = cancel_restriction(&auth.params, "cancelRestrictions")?;
+    let order =
+        cancel_one(&core, auth.account_id, lookup.market, lookup.order, restriction).await?;
+    Ok(HttpResponse::Ok().json(canceled_body(&order, lookup.market)))
 }
 
 async fn query(
@@ -165,10 +64,14 @@ async fn query(
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
     let lookup = order_lookup(&auth.params, &state.markets)?;
-    let order = find_order(&core, auth.account_id, lookup.order).await?;
-    if order.symbol != lookup.market.symbol() {
-        return Err(ApiError::no_such_order());
-    }
+    let symbol = lookup.market.symbol();
+    let known = known_order(&core, auth.account_id, lookup.order).await?;
+    let order = match known {
+        Some(order) => Some(order),
+        // Closed long ago: the shard forgot it, the database has its last state.
+        None => stored_order(&core, auth.account_id, symbol, lookup.order).await?,
+    };
+    let order = order.filter(|order| order.symbol == symbol).ok_or_else(ApiError::no_such_order)?;
     Ok(HttpResponse::Ok().json(OrderBody::new(&order, lookup.market)))
 }
 
@@ -208,7 +111,7 @@ async fn cancel_open_orders(
         .await
         .map_err(|error| mailbox_error(&error))?;
     let command = BookCommand::CancelAll(CancelAccountOrders { account_id: auth.account_id });
-    let outcome = submit(&core, &market.spec.symbol, command).await?;
+    let outcome = submit(&core, market, command).await?;
     let canceled: Vec<OrderId> = outcome
         .events
         .iter()
@@ -241,4 +144,22 @@ async fn account(
         "updateTime": state.now_ms(), "accountType": "SPOT",
         "balances": balances, "permissions": ["SPOT"], "uid": auth.account_id.0,
     })))
+}
+
+/// The order `order` names as last journaled, for one the shard no longer holds.
+async fn stored_order(
+    core: &TradingCore,
+    account_id: AccountId,
+    symbol: SymbolCode,
+    order: OrderRef,
+) -> Result<Option<OrderRecord>, ApiError> {
+    let (order_id, client_order_id) = order.parts();
+    // Ids past BIGINT were never issued.
+    if order_id.is_some_and(|id| i64::try_from(id.0).is_err()) {
+        return Ok(None);
+    }
+    core.store
+        .stored_order(account_id, symbol, order_id, client_order_id)
+        .await
+        .map_err(|error| store_error(&error))
 }

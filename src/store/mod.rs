@@ -5,9 +5,11 @@
 mod admin_records;
 mod book_journal;
 mod codec;
+mod order_history;
 mod shard_journal;
 
 pub use admin_records::{AuditRecord, StoredApiKey};
+pub use order_history::{ORDER_PAGE_ROWS_MAX, OrderPageQuery};
 pub use shard_journal::{shard_consumer, status_name};
 
 use std::sync::Arc;

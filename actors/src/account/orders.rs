@@ -118,6 +118,11 @@ impl OrderBook {
         self.open.range(low..=high).map(|(_, _, order_id)| &self.by_id[order_id])
     }
 
+    /// `account`'s remembered closed orders, oldest closed first.
+    pub fn recent_closed(&self, account: AccountId) -> impl Iterator<Item = &OrderRecord> + '_ {
+        self.recent_closed.get(&account).into_iter().flatten().map(|order_id| &self.by_id[order_id])
+    }
+
     /// Every open order, by (account, symbol, order id).
     pub fn all_open(&self) -> impl Iterator<Item = &OrderRecord> + '_ {
         self.open.iter().map(|(_, _, order_id)| &self.by_id[order_id])

@@ -216,6 +216,18 @@ impl AccountState {
         self.orders.open_orders(account, symbol)
     }
 
+    /// Every order of `account` on `symbol` the shard holds in memory: open, pending and the
+    /// recent closed ones, in no particular order. At most
+    /// `OPEN_ORDERS_PER_ACCOUNT_MAX + RECENT_CLOSED_ORDERS_PER_ACCOUNT`.
+    pub fn known_orders(
+        &self,
+        account: AccountId,
+        symbol: SymbolCode,
+    ) -> impl Iterator<Item = &OrderRecord> + '_ {
+        let closed = self.orders.recent_closed(account).filter(move |order| order.symbol == symbol);
+        self.orders.open_orders(account, symbol).chain(closed)
+    }
+
     /// Every open and pending order of the shard, by (account, symbol, order id).
     pub fn all_open_orders(&self) -> impl Iterator<Item = &OrderRecord> + '_ {
         self.orders.all_open()

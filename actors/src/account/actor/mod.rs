@@ -17,6 +17,7 @@
 
 mod messages;
 mod pipeline;
+mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
 };
+pub use queries::{GetKnownOrders, GetOrdersById, ORDERS_BY_ID_MAX};
 
 use self::pipeline::{
     AbandonOrders, Deferred, FORWARD_CHUNK_MAX, JobCommitted, PipelinePorts, PlaceSlot, ShardJob,

@@ -1,0 +1,139 @@
+//! `POST /api/v3/order/cancelReplace`: cancels one order and places a new one on the same
+//! symbol (ccxt's `edit_order`). The new order's parameters are checked first, so a filter
+//! failure changes nothing. `cancelReplaceMode` STOP_ON_FAILURE places only after a successful
+//! cancel; ALLOW_FAILURE places either way.
+//!
+//! Answers as Binance: 200 with both results when both succeeded; 409 with -2021 "Order
+//! cancel-replace partially failed." when one did; 400 with -2022 "Order cancel-replace
+//! failed." when none did. The error bodies carry both results in `data`.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use exchange_actors::model::{AccountId, ClientOrderId, OrderId};
+use serde_json::{Value, json};
+
+use super::auth::Authenticated;
+use super::core::TradingCore;
+use super::errors::{ApiError, code};
+use super::param_set::Params;
+use super::params::{CLIENT_ORDER_ID_LEGAL_RANGE, OrderRef, market, place_params};
+use super::placing::{
+    cancel_one, cancel_restriction, canceled_body, error_object, known_order, place_one,
+};
+use super::state::ApiState;
+
+/// How long the new order waits for the shard to settle the cancel (release its hold), so it
+/// can use the funds the canceled order held. Past that it is placed anyway.
+const SETTLE_WAIT_MAX: Duration = Duration::from_millis(500);
+const SETTLE_POLL: Duration = Duration::from_millis(2);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelReplaceMode {
+    StopOnFailure,
+    AllowFailure,
+}
+
+pub fn cancel_replace_mode(params: &Params) -> Result<CancelReplaceMode, ApiError> {
+    match params.required("cancelReplaceMode")? {
+        "STOP_ON_FAILURE" => Ok(CancelReplaceMode::StopOnFailure),
+        "ALLOW_FAILURE" => Ok(CancelReplaceMode::AllowFailure),
+        _ => Err(ApiError::invalid_parameter("cancelReplaceMode")),
+    }
+}
+
+/// The order to cancel: `cancelOrderId` if sent, else `cancelOrigClientOrderId`.
+pub fn cancel_target(params: &Params) -> Result<OrderRef, ApiError> {
+    if let Some(order_id) = params.whole("cancelOrderId")? {
+        return Ok(OrderRef::Id(OrderId(order_id)));
+    }
+    match params.optional("cancelOrigClientOrderId")? {
+        Some(text) => ClientOrderId::new(text).map(OrderRef::Client).map_err(|_| {
+            ApiError::illegal_characters("cancelOrigClientOrderId", CLIENT_ORDER_ID_LEGAL_RANGE)
+        }),
+        None => Err(ApiError::mandatory_one_of("cancelOrderId", "cancelOrigClientOrderId")),
+    }
+}
+
+fn result_name<T>(result: &Result<T, ApiError>) -> &'static str {
+    if result.is_ok() { "SUCCESS" } else { "FAILURE" }
+}
+
+fn response(result: Result<Value, ApiError>) -> Value {
+    result.unwrap_or_else(|error| error_object(&error))
+}
+
+/// Binance's status and body for a cancel result and a new order's (`None`: not attempted).
+pub fn cancel_replace_answer(
+    canceled: Result<Value, ApiError>,
+    new_order: Option<Result<Value, ApiError>>,
+) -> (StatusCode, Value) {
+    let succeeded =
+        usize::from(canceled.is_ok()) + usize::from(new_order.as_ref().is_some_and(Result::is_ok));
+    let data = json!({
+        "cancelResult": result_name(&canceled),
+        "newOrderResult": new_order.as_ref().map_or("NOT_ATTEMPTED", result_name),
+        "cancelResponse": response(canceled),
+        "newOrderResponse": new_order.map(response),
+    });
+    match succeeded {
+        2 => (StatusCode::OK, data),
+        1 => (
+            StatusCode::CONFLICT,
+            json!({
+                "code": code::CANCEL_REPLACE_PARTIALLY_FAILED,
+                "msg": "Order cancel-replace partially failed.",
+                "data": data,
+            }),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            json!({
+                "code": code::CANCEL_REPLACE_FAILED,
+                "msg": "Order cancel-replace failed.",
+                "data": data,
+            }),
+        ),
+    }
+}
+
+/// Waits (bounded) until the shard has settled the cancel of `order_id` from the book's events.
+async fn await_settled(core: &TradingCore, account_id: AccountId, order_id: OrderId) {
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT_MAX;
+    while tokio::time::Instant::now() < deadline {
+        match known_order(core, account_id, OrderRef::Id(order_id)).await {
+            Ok(Some(order)) if !order.status.is_terminal() => {
+                tokio::time::sleep(SETTLE_POLL).await;
+            }
+            _ => return,
+        }
+    }
+}
+
+pub async fn cancel_replace(
+    auth: Authenticated,
+    state: web::Data<ApiState>,
+    core: web::Data<TradingCore>,
+) -> Result<HttpResponse, ApiError> {
+    let params = &auth.params;
+    let mode = cancel_replace_mode(params)?;
+    let target = cancel_target(params)?;
+    let restriction = cancel_restriction(params, "cancelRestrictions")?;
+    let placed = place_params(params, &state.markets, auth.account_id, state.clock.now_ns())?;
+    let market = market(params, &state.markets)?;
+    let canceled = cancel_one(&core, auth.account_id, market, target, restriction).await;
+    if let Ok(order) = &canceled {
+        await_settled(&core, auth.account_id, order.order_id).await;
+    }
+    let new_order = match (&canceled, mode) {
+        (Err(_), CancelReplaceMode::StopOnFailure) => None,
+        _ => Some(place_one(&core, auth.account_id, placed, market).await),
+    };
+    let canceled = canceled.map(|order| canceled_body(&order, market));
+    let (status, body) = cancel_replace_answer(canceled, new_order);
+    Ok(HttpResponse::build(status).json(body))
+}
+
+#[cfg(test)]
+mod tests;
