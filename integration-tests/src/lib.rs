@@ -30,6 +30,13 @@ pub fn exchange_binary() -> &'static Path {
         // --workspace` (integration-tests turns on `fault-injection`) and the binary that run
         // built is fresh; `-p exchange` alone would rebuild it with other features.
         build.args(["build", "--quiet", "--workspace", "--bins"]);
+        // What cargo set for this test crate would leak into build scripts that watch it
+        // (ring's watches CARGO_MANIFEST_DIR) and mark the whole tree dirty.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(is_crate_variable) {
+                build.env_remove(name);
+            }
+        }
         if profile == "release" {
             build.arg("--release");
         }
@@ -38,6 +45,14 @@ pub fn exchange_binary() -> &'static Path {
         assert!(status.success(), "building the exchange binary failed");
         binary
     })
+}
+
+/// Whether cargo sets `name` for the crate it compiles or runs (not a configuration variable).
+fn is_crate_variable(name: &str) -> bool {
+    const PREFIXES: [&str; 4] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_"];
+    const NAMES: [&str; 3] =
+        ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR"];
+    PREFIXES.iter().any(|prefix| name.starts_with(prefix)) || NAMES.contains(&name)
 }
 
 /// Runs `exchange <args>` from the workspace root and returns its output.
