@@ -11,7 +11,9 @@ use exchange_actors::account::actor::{AccountShard, ShardPorts};
 use exchange_actors::book::actor::{BookPorts, BookSettings};
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, SystemClock};
-use exchange_actors::supervisor::{BookDirectory, BookSpec, Supervisor, SupervisorSettings};
+use exchange_actors::supervisor::{
+    BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
+};
 
 use crate::bus::InProcessBus;
 use crate::config::{Config, Market};
@@ -23,7 +25,8 @@ pub struct ExchangeSystem {
     pub bus: Arc<InProcessBus>,
     pub directory: Arc<BookDirectory>,
     pub supervisor: Addr<Supervisor>,
-    pub shards: Vec<Addr<AccountShard>>,
+    pub shard_supervisor: Addr<ShardSupervisor>,
+    pub shards: Arc<ShardDirectory>,
     pub markets: BTreeMap<SymbolCode, Market>,
 }
 
@@ -66,20 +69,21 @@ impl ExchangeSystem {
             clock,
             directory: directory.clone(),
         };
-        let mut shards = Vec::new();
-        for shard_index in 0..config.accounts.shards {
-            let shard =
-                AccountShard::start(shard_index, ledger_markets.clone(), shard_ports.clone())
-                    .await
-                    .with_context(|| format!("starting account shard {shard_index}"))?;
-            shards.push(shard);
-        }
-        Ok(ExchangeSystem { store, bus, directory, supervisor, shards, markets })
+        let shard_count = config.accounts.shards;
+        let (shard_supervisor, shards) = ShardSupervisor::start(
+            shard_count,
+            ledger_markets,
+            shard_ports,
+            SupervisorSettings::default(),
+        )
+        .await
+        .with_context(|| format!("starting {shard_count} account shards"))?;
+        Ok(ExchangeSystem { store, bus, directory, supervisor, shard_supervisor, shards, markets })
     }
 
     /// The shard that owns `account`.
-    pub fn shard(&self, account: AccountId) -> &Addr<AccountShard> {
-        &self.shards[exchange_actors::account::shard_of(account, self.shards.len())]
+    pub fn shard(&self, account: AccountId) -> Addr<AccountShard> {
+        self.shards.shard(account)
     }
 }
 

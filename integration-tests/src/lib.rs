@@ -55,6 +55,14 @@ fn is_crate_variable(name: &str) -> bool {
     PREFIXES.iter().any(|prefix| name.starts_with(prefix)) || NAMES.contains(&name)
 }
 
+/// Makes a panic print its message only. Tests that panic an actor on purpose time its
+/// replacement from the poisoned message on; the default hook with `RUST_BACKTRACE` set would
+/// first symbolize a backtrace of the whole debug binary, seconds on a loaded machine, which is
+/// not part of the restart path being measured.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
+}
+
 /// Runs `exchange <args>` from the workspace root and returns its output.
 pub fn run_exchange(args: &[&str]) -> Output {
     Command::new(exchange_binary())

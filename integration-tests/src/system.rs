@@ -85,7 +85,7 @@ impl TestExchange {
                 last_seqs.push((SymbolCode::new(&symbol).unwrap(), depth.last_event_seq));
             }
             let mut audits = Vec::new();
-            for shard in &self.system.shards {
+            for shard in self.system.shards.all() {
                 let audit = shard.send(AuditShard).await.expect("shard alive");
                 audits.push(audit.unwrap_or_else(|violation| panic!("invariant: {violation}")));
             }

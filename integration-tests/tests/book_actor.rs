@@ -138,6 +138,7 @@ async fn poisoned_book_is_replaced_within_a_second(backend: Backend) {
         BookDirectory, BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorSettings,
     };
 
+    integration_tests::quiet_panics();
     let database = TestDatabase::create(backend).await;
     let store = database.store().await;
     let ports = BookPorts {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix::Addr;
 use exchange_actors::account::actor::{AccountShard, ShardError};
 use exchange_actors::model::AccountId;
-use exchange_actors::supervisor::BookDirectory;
+use exchange_actors::supervisor::{BookDirectory, ShardDirectory};
 
 use super::errors::ApiError;
 use super::keys::InMemoryApiKeys;
@@ -20,7 +20,7 @@ use crate::store::Store;
 
 /// Shared by the admin and trading routes (`web::Data<TradingCore>`).
 pub struct TradingCore {
-    pub shards: Vec<Addr<AccountShard>>,
+    pub shards: Arc<ShardDirectory>,
     pub books: Arc<BookDirectory>,
     /// Decimal places of each asset's minor unit (`[assets]` of the configuration).
     pub asset_scales: BTreeMap<String, u32>,
@@ -35,7 +35,7 @@ pub struct TradingCore {
 impl TradingCore {
     /// `next_account` is the first account id never used (max in the database + 1).
     pub fn new(
-        shards: Vec<Addr<AccountShard>>,
+        shards: Arc<ShardDirectory>,
         books: Arc<BookDirectory>,
         asset_scales: BTreeMap<String, u32>,
         keys: Arc<InMemoryApiKeys>,
@@ -55,8 +55,8 @@ impl TradingCore {
     }
 
     /// The shard that owns `account` (as [`crate::system::ExchangeSystem::shard`]).
-    pub fn shard(&self, account: AccountId) -> &Addr<AccountShard> {
-        &self.shards[exchange_actors::account::shard_of(account, self.shards.len())]
+    pub fn shard(&self, account: AccountId) -> Addr<AccountShard> {
+        self.shards.shard(account)
     }
 
     /// A fresh account id, never handed out before in this process.

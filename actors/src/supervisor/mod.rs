@@ -1,13 +1,18 @@
 //! Liveness of the actors (DESIGN.md invariants 6-7): heartbeats they report, the directory
-//! callers find them in, and the [`Supervisor`] that replaces a failed or stalled book with a
-//! fresh one rebuilt from the journal under a new epoch.
+//! callers find them in, and the supervisors that replace a failed or stalled book
+//! ([`Supervisor`]) or account shard ([`ShardSupervisor`]) with a fresh one rebuilt from the
+//! journal under a new epoch.
 
 mod actor;
 mod directory;
 mod heartbeat;
+mod shard_directory;
+mod shards;
 
 pub use actor::{
     BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorReport, SupervisorSettings,
 };
 pub use directory::BookDirectory;
 pub use heartbeat::{Heartbeat, HeartbeatReading};
+pub use shard_directory::ShardDirectory;
+pub use shards::{GetShardRestarts, ShardSupervisor};

@@ -15,6 +15,7 @@
 //! Shards are restarted with their process: a shard replaced inside a running process could
 //! race its predecessor's in-flight forwards, so that is not done.
 
+mod liveness;
 mod messages;
 mod pipeline;
 mod queries;
@@ -25,6 +26,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
+pub use liveness::PingShard;
+#[cfg(feature = "fault-injection")]
+pub use liveness::PoisonShard;
 pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
@@ -113,11 +117,12 @@ async fn catch_up(
 }
 
 impl AccountShard {
-    /// Rebuilds shard `shard_index` from the journal and starts it on the current arbiter.
+    /// Rebuilds shard `shard_index` from the journal and starts it on `arbiter`.
     pub async fn start(
         shard_index: u16,
         markets: BTreeMap<SymbolCode, MarketSpec>,
         ports: ShardPorts,
+        arbiter: &ArbiterHandle,
     ) -> Result<Addr<AccountShard>, ShardStartError> {
         let epoch = ports.journal.acquire_epoch(shard_stream(shard_index)).await?;
         let recent = u32::try_from(RECENT_CLOSED_ORDERS_PER_ACCOUNT).unwrap_or(u32::MAX);
@@ -155,7 +160,9 @@ impl AccountShard {
             catching_up: BTreeSet::new(),
             symbols,
         };
-        Ok(AccountShard::create(move |ctx| {
+        // On its own arbiter: a panicking handler takes down this shard's thread only, and
+        // the shard supervisor sees the address disconnected and starts a replacement.
+        Ok(AccountShard::start_in_arbiter(arbiter, move |ctx| {
             let address = ctx.address();
             let mut events = events;
             tokio::spawn(async move {
