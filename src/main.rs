@@ -95,7 +95,10 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
             token
         }
     };
-    exchange::server::serve_http(&config, &system, &listen, admin_token).await?;
+    let metrics = exchange::api::metrics::install_prometheus()?;
+    let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
+    let app = exchange::app::HttpApp::new(&config, &system, admin_token, metrics).await?;
+    exchange::server::serve_http(app, &listen).await?;
     tracing::info!("stopping");
     Ok(())
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::core::{TradingCore, mailbox_error, shard_error};
 use super::errors::{ApiError, code};
 use super::keys::ApiCredential;
+use super::metrics::{ADMIN_TOKEN_MISSING, ADMIN_TOKEN_WRONG, count_auth_failure};
 use super::render;
 use crate::store::{AuditRecord, StoredApiKey};
 
@@ -34,13 +35,15 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
         .route("/admin/withdrawals", web::post().to(withdraw));
 }
 
+/// Refuses (401, counted) a request without the admin token.
 fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError> {
-    let token = request.headers().get(ADMIN_TOKEN_HEADER).map(|value| value.as_bytes());
-    if token.is_some_and(|token| core.is_admin(token)) {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
-    }
+    let reason = match request.headers().get(ADMIN_TOKEN_HEADER) {
+        Some(token) if core.is_admin(token.as_bytes()) => return Ok(()),
+        Some(_) => ADMIN_TOKEN_WRONG,
+        None => ADMIN_TOKEN_MISSING,
+    };
+    count_auth_failure(reason);
+    Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
 }
 
 fn now_ms() -> u64 {
