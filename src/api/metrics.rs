@@ -81,7 +81,10 @@ mod tests {
             count_auth_failure(ADMIN_TOKEN_WRONG);
         });
         let text = handle.render();
-        assert!(text.contains("exchange_auth_failures_total{reason=\"bad_signature\"} 2"), "{text}");
+        assert!(
+            text.contains("exchange_auth_failures_total{reason=\"bad_signature\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("exchange_auth_failures_total{reason=\"admin_token_wrong\"} 1"));
     }
 }
