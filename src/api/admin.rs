@@ -25,10 +25,23 @@ use crate::store::{AuditRecord, StoredApiKey};
 /// The header carrying the admin token.
 pub const ADMIN_TOKEN_HEADER: &str = "X-Admin-Token";
 const API_KEY_LEN: usize = 64;
+/// Largest admin request body (a transfer is a few dozen bytes).
+const ADMIN_BODY_BYTES_MAX: usize = 4_096;
 
-/// Mounts `/admin/...`; `core` must be app data too.
+/// Mounts `/admin/...`; `core` must be app data too. A body or path that does not parse is
+/// answered as Binance would (`{"code","msg"}`), not with actix's plain text.
 pub fn configure_admin(config: &mut web::ServiceConfig) {
     config
+        .app_data(web::JsonConfig::default().limit(ADMIN_BODY_BYTES_MAX).error_handler(
+            |error, _request| {
+                let msg = format!("Data sent for parameter 'body' is not valid: {error}");
+                ApiError::bad_request(code::INVALID_PARAMETER, msg).into()
+            },
+        ))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|_error, _request| ApiError::invalid_parameter("accountId").into()),
+        )
         .route("/admin/accounts", web::post().to(open_account))
         .route("/admin/accounts/{id}", web::get().to(account))
         .route("/admin/deposits", web::post().to(deposit))
