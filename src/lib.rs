@@ -7,5 +7,6 @@ pub mod app;
 pub mod bus;
 pub mod config;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod system;
