@@ -1,10 +1,12 @@
 //! The exchange server: configuration, the adapters that implement the trading core's ports
-//! (sea-orm [`store`], in-process [`bus`]), the HTTP front door ([`api`]), and the wiring the
+//! (sea-orm [`store`], in-process [`bus`]), the HTTP front door ([`api`], assembled by [`app`]), and the wiring the
 //! `exchange` binary runs.
 
 pub mod api;
+pub mod app;
 pub mod bus;
 pub mod config;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod system;

@@ -85,17 +85,22 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         database = %exchange::system::redact(&database.database_url),
         "exchange running"
     );
-    let listen = std::env::var("EXCHANGE_LISTEN")
-        .unwrap_or_else(|_| exchange::server::LISTEN_DEFAULT.to_owned());
-    let admin_token = match std::env::var("ADMIN_TOKEN") {
-        Ok(token) if !token.is_empty() => token,
-        _ => {
-            let token = exchange::server::generate_admin_token();
-            println!("admin token (development; set ADMIN_TOKEN to choose one): {token}");
-            token
-        }
-    };
-    exchange::server::serve_http(&config, &system, &listen, admin_token).await?;
+    let settings = exchange::settings::ServeSettings::resolve(
+        |name| std::env::var(name).ok(),
+        exchange::server::generate_admin_token,
+    );
+    for notice in settings.notices() {
+        println!("{notice}");
+        tracing::warn!("{notice}");
+    }
+    if settings.admin_token_generated {
+        let token = &settings.admin_token;
+        println!("admin token (development; set ADMIN_TOKEN to choose one): {token}");
+    }
+    let metrics = exchange::api::metrics::install_prometheus()?;
+    let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
+    let app = exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics).await?;
+    exchange::server::serve_http(app, &settings.listen).await?;
     tracing::info!("stopping");
     Ok(())
 }

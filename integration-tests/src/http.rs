@@ -2,6 +2,7 @@
 //! speaks to it as a trader (Binance-signed `/api/v3` requests: query, form body or JSON body)
 //! and as the operator (`/admin`).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -97,7 +98,8 @@ pub struct HttpClient {
     pub base: String,
 }
 
-fn now_ms() -> u128 {
+/// The client's clock in ms, as a signed request's `timestamp` carries it.
+pub fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
@@ -249,4 +251,56 @@ impl HttpClient {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// Any request, exactly as given (no signing, no admin token): status and JSON answer.
+    pub fn raw(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path_and_query}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request.header("Content-Type", content_type).body(bytes);
+        }
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().expect("JSON answer"))
+    }
+
+    /// `GET /metrics`: every `exchange_auth_failures_total` series by its `reason`.
+    pub fn auth_failures(&self) -> BTreeMap<String, u64> {
+        let response =
+            self.client.get(format!("{}/metrics", self.base)).send().expect("GET /metrics");
+        assert_eq!(response.status().as_u16(), 200);
+        auth_failure_counts(&response.text().expect("metrics text"))
+    }
+}
+
+/// The `exchange_auth_failures_total{reason="..."} N` lines of Prometheus text, by reason.
+pub fn auth_failure_counts(text: &str) -> BTreeMap<String, u64> {
+    let prefix = "exchange_auth_failures_total{reason=\"";
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(prefix)?;
+            let (reason, count) = rest.split_once("\"} ")?;
+            Some((reason.to_owned(), count.trim().parse().expect("a whole counter value")))
+        })
+        .collect()
+}
+
+/// How each reason's count moved from `before` to `after` (reasons that did not move left out).
+pub fn counts_moved(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(reason, count)| (reason.clone(), count - before.get(reason).copied().unwrap_or(0)))
+        .filter(|(_, moved)| *moved > 0)
+        .collect()
 }

@@ -18,29 +18,45 @@ use serde::{Deserialize, Serialize};
 use super::core::{TradingCore, mailbox_error, shard_error};
 use super::errors::{ApiError, code};
 use super::keys::ApiCredential;
+use super::metrics::{ADMIN_TOKEN_MISSING, ADMIN_TOKEN_WRONG, count_auth_failure};
 use super::render;
 use crate::store::{AuditRecord, StoredApiKey};
 
 /// The header carrying the admin token.
 pub const ADMIN_TOKEN_HEADER: &str = "X-Admin-Token";
 const API_KEY_LEN: usize = 64;
+/// Largest admin request body (a transfer is a few dozen bytes).
+const ADMIN_BODY_BYTES_MAX: usize = 4_096;
 
-/// Mounts `/admin/...`; `core` must be app data too.
+/// Mounts `/admin/...`; `core` must be app data too. A body or path that does not parse is
+/// answered as Binance would (`{"code","msg"}`), not with actix's plain text.
 pub fn configure_admin(config: &mut web::ServiceConfig) {
     config
+        .app_data(web::JsonConfig::default().limit(ADMIN_BODY_BYTES_MAX).error_handler(
+            |error, _request| {
+                let msg = format!("Data sent for parameter 'body' is not valid: {error}");
+                ApiError::bad_request(code::INVALID_PARAMETER, msg).into()
+            },
+        ))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|_error, _request| ApiError::invalid_parameter("accountId").into()),
+        )
         .route("/admin/accounts", web::post().to(open_account))
         .route("/admin/accounts/{id}", web::get().to(account))
         .route("/admin/deposits", web::post().to(deposit))
         .route("/admin/withdrawals", web::post().to(withdraw));
 }
 
+/// Refuses (401, counted) a request without the admin token.
 fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError> {
-    let token = request.headers().get(ADMIN_TOKEN_HEADER).map(|value| value.as_bytes());
-    if token.is_some_and(|token| core.is_admin(token)) {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
-    }
+    let reason = match request.headers().get(ADMIN_TOKEN_HEADER) {
+        Some(token) if core.is_admin(token.as_bytes()) => return Ok(()),
+        Some(_) => ADMIN_TOKEN_WRONG,
+        None => ADMIN_TOKEN_MISSING,
+    };
+    count_auth_failure(reason);
+    Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
 }
 
 fn now_ms() -> u64 {

@@ -14,7 +14,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use exchange_actors::model::AccountId;
 
 use super::errors::{ApiError, code};
-use super::keys::is_well_formed;
+use super::keys::{ApiCredential, is_well_formed};
+use super::metrics::count_auth_failure;
 use super::param_set::Params;
 use super::signing::{AuthError, BodyKind, check_timestamp, signed_payload, verify};
 use super::state::ApiState;
@@ -53,21 +54,34 @@ impl<'a> SignedRequest<'a> {
     }
 }
 
-/// Checks `request` against the key registry and the clock of `state`.
+/// Checks `request` against the key registry and the clock of `state`. Each credential
+/// refusal is counted by reason ([`count_auth_failure`]); a malformed parameter is not one.
 pub fn authenticate(
     state: &ApiState,
     request: SignedRequest<'_>,
 ) -> Result<Authenticated, ApiError> {
+    let credential = signer(state, request).map_err(refuse)?;
+    let params = Params::from_request(request.query, request.body, request.body_kind)?;
+    check_timestamp(params.get("timestamp"), params.get("recvWindow"), state.now_ms())
+        .map_err(refuse)?;
+    Ok(Authenticated { account_id: credential.account_id, params })
+}
+
+/// The registered key of `request` whose secret signed its bytes.
+fn signer(state: &ApiState, request: SignedRequest<'_>) -> Result<ApiCredential, AuthError> {
     let api_key = request.api_key.ok_or(AuthError::MissingApiKey)?;
     if !is_well_formed(api_key) {
-        return Err(AuthError::MalformedApiKey.into());
+        return Err(AuthError::MalformedApiKey);
     }
     let credential = state.keys.lookup(api_key).ok_or(AuthError::UnknownApiKey)?;
     let signed = signed_payload(request.query.as_bytes(), request.body, request.body_kind)?;
     verify(credential.secret(), &signed.payload, &signed.signature)?;
-    let params = Params::from_request(request.query, request.body, request.body_kind)?;
-    check_timestamp(params.get("timestamp"), params.get("recvWindow"), state.now_ms())?;
-    Ok(Authenticated { account_id: credential.account_id, params })
+    Ok(credential)
+}
+
+fn refuse(error: AuthError) -> ApiError {
+    count_auth_failure(error.reason());
+    error.into()
 }
 
 impl FromRequest for Authenticated {

@@ -19,6 +19,7 @@
 //! - `all_orders.rs` (history: the journal merged with the shard's memory),
 //!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
+//! - `metrics.rs`: the auth-failure counter and `GET /metrics` (Prometheus text).
 //! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
 //!
 //! Invariants: a request gets a 4xx with a stable code and changes nothing unless every check
@@ -35,6 +36,7 @@ mod errors;
 mod exchange_info;
 mod keys;
 mod market;
+pub mod metrics;
 mod order_view;
 mod param_set;
 mod params;

@@ -50,6 +50,26 @@ pub enum AuthError {
     TimestampExpired,
 }
 
+impl AuthError {
+    /// The `reason` label of the auth-failure counter: stable, one per variant.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthError::MissingApiKey => "missing_api_key",
+            AuthError::MalformedApiKey => "malformed_api_key",
+            AuthError::UnknownApiKey => "unknown_api_key",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::MissingSignature => "missing_signature",
+            AuthError::DuplicateSignature => "duplicate_signature",
+            AuthError::MissingTimestamp => "missing_timestamp",
+            AuthError::MalformedTimestamp => "malformed_timestamp",
+            AuthError::MalformedRecvWindow => "malformed_recv_window",
+            AuthError::RecvWindowTooLarge { .. } => "recv_window_too_large",
+            AuthError::TimestampAhead { .. } => "timestamp_ahead",
+            AuthError::TimestampExpired => "timestamp_expired",
+        }
+    }
+}
+
 /// How the body's bytes are laid out, which decides whether a signature can be inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyKind {

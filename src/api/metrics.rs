@@ -1,0 +1,90 @@
+//! Operational counters and `GET /metrics` (Prometheus text format).
+//!
+//! Counters go through the `metrics` facade, whose recorder is process-global: `exchange serve`
+//! installs a Prometheus recorder once ([`install_prometheus`]); unit tests install none, so
+//! their counts go nowhere and cannot disturb one another. [`MetricsEndpoint`] holds the
+//! handle the route renders; without one (tests) it serves an empty page.
+//!
+//! The endpoint is public like Binance's market routes: it carries counts only, never keys,
+//! accounts or amounts.
+
+use actix_web::{HttpResponse, web};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Requests refused for their credentials (API key, signature, timestamp, admin token), by
+/// `reason`.
+pub const AUTH_FAILURES_TOTAL: &str = "exchange_auth_failures_total";
+/// The `reason` of a request without the right `X-Admin-Token`.
+pub const ADMIN_TOKEN_MISSING: &str = "admin_token_missing";
+pub const ADMIN_TOKEN_WRONG: &str = "admin_token_wrong";
+/// Prometheus' text exposition format.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Counts one refused request.
+pub fn count_auth_failure(reason: &'static str) {
+    metrics::counter!(AUTH_FAILURES_TOTAL, "reason" => reason).increment(1);
+}
+
+/// Installs the process-wide Prometheus recorder; only `exchange serve` calls this, once.
+pub fn install_prometheus() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    metrics::describe_counter!(
+        AUTH_FAILURES_TOTAL,
+        "Requests refused for their API key, signature, timestamp or admin token, by reason."
+    );
+    Ok(handle)
+}
+
+/// What `GET /metrics` renders: the installed recorder's handle, or nothing.
+#[derive(Clone, Default)]
+pub struct MetricsEndpoint {
+    handle: Option<PrometheusHandle>,
+}
+
+impl MetricsEndpoint {
+    pub fn new(handle: PrometheusHandle) -> MetricsEndpoint {
+        MetricsEndpoint { handle: Some(handle) }
+    }
+
+    /// No recorder: the route answers an empty page.
+    pub fn disabled() -> MetricsEndpoint {
+        MetricsEndpoint::default()
+    }
+}
+
+impl std::fmt::Debug for MetricsEndpoint {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("MetricsEndpoint").field("enabled", &self.handle.is_some()).finish()
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics_text(endpoint: web::Data<MetricsEndpoint>) -> HttpResponse {
+    let text = endpoint.handle.as_ref().map(PrometheusHandle::render).unwrap_or_default();
+    HttpResponse::Ok().content_type(CONTENT_TYPE).body(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    #[test]
+    fn a_counted_failure_renders_with_its_reason() {
+        // A local recorder: the process-global one stays untouched.
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            count_auth_failure("bad_signature");
+            count_auth_failure("bad_signature");
+            count_auth_failure(ADMIN_TOKEN_WRONG);
+        });
+        let text = handle.render();
+        assert!(
+            text.contains("exchange_auth_failures_total{reason=\"bad_signature\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("exchange_auth_failures_total{reason=\"admin_token_wrong\"} 1"));
+    }
+}

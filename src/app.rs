@@ -1,0 +1,99 @@
+//! [`HttpApp`]: the HTTP application as `exchange serve` runs it and in-process tests drive
+//! it (`actix_web::test`), assembled in one place so both see the same routes and app data:
+//! the public, signed, admin and `/metrics` routes over a running [`ExchangeSystem`].
+//!
+//! API keys are stored in the database and loaded into the in-memory registry here, at start.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use anyhow::Context as _;
+use exchange_actors::model::AccountId;
+use exchange_actors::ports::{Clock, SystemClock};
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::api::metrics::{MetricsEndpoint, metrics_text};
+use crate::api::{
+    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, TradingCore, configure_admin,
+    configure_public, configure_trading,
+};
+use crate::config::Config;
+use crate::system::ExchangeSystem;
+
+/// Everything the routes share; cloning shares it (each server worker holds a clone).
+#[derive(Clone, Debug)]
+pub struct HttpApp {
+    state: web::Data<ApiState>,
+    core: web::Data<TradingCore>,
+    metrics: web::Data<MetricsEndpoint>,
+}
+
+impl HttpApp {
+    /// The application over `system`, with its stored API keys loaded.
+    pub async fn new(
+        config: &Config,
+        system: &ExchangeSystem,
+        admin_token: String,
+        metrics: MetricsEndpoint,
+    ) -> anyhow::Result<HttpApp> {
+        let markets = ApiMarkets::new(
+            system
+                .markets
+                .values()
+                .map(|market| ApiMarket { spec: market.spec.clone(), ledger: market.ledger }),
+        );
+        let keys = load_api_keys(system).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let state = web::Data::new(ApiState {
+            markets: Arc::new(markets),
+            books: system.directory.clone(),
+            keys: keys.clone(),
+            clock,
+        });
+        let core = web::Data::new(TradingCore::new(
+            system.shards.clone(),
+            system.directory.clone(),
+            config.assets.clone(),
+            keys,
+            system.store.clone(),
+            admin_token,
+            next_account_id(system).await?,
+        ));
+        Ok(HttpApp { state, core, metrics: web::Data::new(metrics) })
+    }
+
+    /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
+    pub fn configure(&self, config: &mut web::ServiceConfig) {
+        config
+            .app_data(self.core.clone())
+            .app_data(self.metrics.clone())
+            .route("/metrics", web::get().to(metrics_text));
+        configure_public(config, self.state.clone());
+        configure_admin(config);
+        configure_trading(config);
+    }
+}
+
+/// The first account id never used: one past the largest in `accounts` (1 when empty).
+pub async fn next_account_id(system: &ExchangeSystem) -> anyhow::Result<u64> {
+    let connection = system.store.connection();
+    let statement = Statement::from_string(
+        connection.get_database_backend(),
+        "SELECT COALESCE(MAX(account_id), 0) AS max_id FROM accounts",
+    );
+    let row = connection.query_one_raw(statement).await?.context("MAX returned no row")?;
+    let max_id: i64 = row.try_get("", "max_id")?;
+    Ok(u64::try_from(max_id).context("negative account id")? + 1)
+}
+
+/// The registry with every stored key.
+async fn load_api_keys(system: &ExchangeSystem) -> anyhow::Result<Arc<InMemoryApiKeys>> {
+    let keys = InMemoryApiKeys::new();
+    for stored in system.store.load_api_keys().await.context("loading API keys")? {
+        let credential = ApiCredential::new(AccountId(stored.account_id), stored.secret.as_bytes());
+        keys.insert(&stored.api_key, credential).with_context(|| {
+            format!("registering the stored key of account {}", stored.account_id)
+        })?;
+    }
+    Ok(keys)
+}
