@@ -5,6 +5,7 @@
 pub mod api;
 pub mod bus;
 pub mod config;
+pub mod history;
 pub mod server;
 pub mod store;
 pub mod system;

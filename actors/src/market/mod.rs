@@ -7,6 +7,7 @@
 //! - `kline.rs`: [`Kline`] and [`KlineSeries`], the newest klines of one interval.
 //! - `ticker.rs`: rolling 24 h statistics folded from 1-minute klines.
 //! - `aggregate.rs`: aggregate trades (same taker order and price).
+//! - `history.rs`: [`SymbolHistory`], the history writer's per-symbol state ([`TradeBatch`]).
 //! - `state.rs`: [`SymbolMarket`], one symbol's bounded in-memory market data.
 //! - `actor/`: the `MarketData` actor shell that holds every symbol's state for the routes.
 //!
@@ -15,6 +16,7 @@
 
 pub mod actor;
 mod aggregate;
+mod history;
 mod interval;
 mod kline;
 mod state;
@@ -25,6 +27,7 @@ mod trade;
 mod testing;
 
 pub use aggregate::{AggTrade, aggregate};
+pub use history::{SymbolHistory, TradeBatch};
 pub use interval::{DAY_MS, KlineInterval};
 pub use kline::{Kline, KlineSeries, KlineWindow};
 pub use state::{KLINES_KEPT, MINUTE_KLINES_KEPT, MarketRestore, SymbolMarket, klines_kept};
