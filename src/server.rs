@@ -15,8 +15,8 @@ use rand::distributions::Alphanumeric;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::{
-    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, TradingCore, configure_admin,
-    configure_public, configure_trading,
+    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, MarketView, TradingCore,
+    configure_admin, configure_market_data, configure_public, configure_trading,
 };
 use crate::config::Config;
 use crate::system::ExchangeSystem;
@@ -84,13 +84,19 @@ pub async fn serve_http(
         admin_token,
         next_account_id(system).await?,
     ));
+    let view = web::Data::new(MarketView {
+        market_data: system.market_data.clone(),
+        store: system.store.clone(),
+    });
     let listener = TcpListener::bind(listen).with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
     let server = HttpServer::new(move || {
         let state = state.clone();
+        let view = view.clone();
         App::new()
             .app_data(core.clone())
             .configure(|config| configure_public(config, state))
+            .configure(|config| configure_market_data(config, view))
             .configure(configure_admin)
             .configure(configure_trading)
     })
