@@ -25,7 +25,7 @@ fn trade(id: u64) -> TradeRecord {
         time_ms: id * 1_000,
         price: Price(100 + i64::try_from(id).expect("small")),
         qty: Qty(id),
-        taker_side: if id % 3 == 0 { Side::Sell } else { Side::Buy },
+        taker_side: if id.is_multiple_of(3) { Side::Sell } else { Side::Buy },
         maker_order_id: OrderId(1_000 + id),
         maker_account_id: maker,
         taker_order_id: OrderId(5_000 + id / 4),
