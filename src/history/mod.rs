@@ -36,6 +36,10 @@ const BUS_BATCHES_PER_COMMIT_MAX: usize = 256;
 /// Events read from the journal per catch-up page.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Events without trades (orders, cancels, level changes) advance the stored watermark only
+/// once it lags by this many: a restart re-reads at most these from the journal, and a
+/// cancel-heavy book does not cost a transaction per batch.
+const WATERMARK_LAG_MAX: u64 = 10_000;
 
 /// The running writer's handle: market data for the routes.
 #[derive(Debug)]
@@ -48,6 +52,8 @@ struct Writer {
     journal: Arc<dyn Journal>,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     histories: BTreeMap<SymbolCode, SymbolHistory>,
+    /// The watermark stored per symbol.
+    stored: BTreeMap<SymbolCode, u64>,
 }
 
 /// Brings the history up to date with the journal and starts consuming `bus`.
@@ -59,7 +65,8 @@ pub async fn start(
 ) -> Result<History, JournalError> {
     let events = bus.subscribe(HISTORY_CONSUMER);
     let journal: Arc<dyn Journal> = Arc::new(store.clone());
-    let mut writer = Writer { store, journal, markets, histories: BTreeMap::new() };
+    let mut writer =
+        Writer { store, journal, markets, histories: BTreeMap::new(), stored: BTreeMap::new() };
     writer.restore().await?;
     for symbol in writer.markets.keys().copied().collect::<Vec<_>>() {
         writer.catch_up(symbol, None).await?;
@@ -102,6 +109,7 @@ impl Writer {
                 current.push(self.store.latest_klines(*symbol, interval, 1).await?.pop());
             }
             self.histories.insert(*symbol, SymbolHistory::new(*market, watermark, current));
+            self.stored.insert(*symbol, watermark);
         }
         Ok(())
     }
@@ -132,14 +140,26 @@ impl Writer {
     }
 
     async fn commit(
-        &self,
+        &mut self,
         batches: Vec<TradeBatch>,
         market_data: Option<&Addr<MarketData>>,
     ) -> Result<(), JournalError> {
+        let stored = &self.stored;
+        let batches: Vec<TradeBatch> = batches
+            .into_iter()
+            .filter(|batch| {
+                let lag =
+                    batch.watermark.saturating_sub(stored.get(&batch.symbol).copied().unwrap_or(0));
+                !batch.trades.is_empty() || lag >= WATERMARK_LAG_MAX
+            })
+            .collect();
         if batches.is_empty() {
             return Ok(());
         }
         self.store.commit_trade_batches(HISTORY_CONSUMER, &batches).await?;
+        for batch in &batches {
+            self.stored.insert(batch.symbol, batch.watermark);
+        }
         let Some(market_data) = market_data else { return Ok(()) };
         for batch in batches.into_iter().filter(|batch| !batch.trades.is_empty()) {
             let committed = TradesCommitted { symbol: batch.symbol, trades: batch.trades };
