@@ -14,8 +14,8 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::{
-    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, TradingCore, configure_admin,
-    configure_public, configure_trading,
+    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, MarketView, TradingCore,
+    configure_admin, configure_market_data, configure_public, configure_trading,
 };
 use crate::config::Config;
 use crate::system::ExchangeSystem;
@@ -25,6 +25,7 @@ use crate::system::ExchangeSystem;
 pub struct HttpApp {
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
+    view: web::Data<MarketView>,
     metrics: web::Data<MetricsEndpoint>,
 }
 
@@ -59,7 +60,11 @@ impl HttpApp {
             admin_token,
             next_account_id(system).await?,
         ));
-        Ok(HttpApp { state, core, metrics: web::Data::new(metrics) })
+        let view = web::Data::new(MarketView {
+            market_data: system.market_data.clone(),
+            store: system.store.clone(),
+        });
+        Ok(HttpApp { state, core, view, metrics: web::Data::new(metrics) })
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
@@ -69,6 +74,7 @@ impl HttpApp {
             .app_data(self.metrics.clone())
             .route("/metrics", web::get().to(metrics_text));
         configure_public(config, self.state.clone());
+        configure_market_data(config, self.view.clone());
         configure_admin(config);
         configure_trading(config);
     }

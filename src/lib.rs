@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod bus;
 pub mod config;
+pub mod history;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -1,5 +1,6 @@
-//! The running trading core: store, bus, the books under their supervisor, and the account
-//! shards, started in that order (books first, so shards can catch up and forward at once).
+//! The running trading core: store, bus, the books under their supervisor, the account
+//! shards, and the history writer with market data, started in that order (books first, so
+//! shards can catch up and forward at once).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use anyhow::Context as _;
 use exchange_actors::account::MarketSpec;
 use exchange_actors::account::actor::{AccountShard, ShardPorts};
 use exchange_actors::book::actor::{BookPorts, BookSettings};
+use exchange_actors::market::actor::MarketData;
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, SystemClock};
 use exchange_actors::supervisor::{
@@ -17,6 +19,7 @@ use exchange_actors::supervisor::{
 
 use crate::bus::InProcessBus;
 use crate::config::{Config, Market};
+use crate::history;
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -28,6 +31,7 @@ pub struct ExchangeSystem {
     pub shard_supervisor: Addr<ShardSupervisor>,
     pub shards: Arc<ShardDirectory>,
     pub markets: BTreeMap<SymbolCode, Market>,
+    pub market_data: Addr<MarketData>,
 }
 
 impl ExchangeSystem {
@@ -72,19 +76,48 @@ impl ExchangeSystem {
         let shard_count = config.accounts.shards;
         let (shard_supervisor, shards) = ShardSupervisor::start(
             shard_count,
-            ledger_markets,
+            ledger_markets.clone(),
             shard_ports,
             SupervisorSettings::default(),
         )
         .await
         .with_context(|| format!("starting {shard_count} account shards"))?;
-        Ok(ExchangeSystem { store, bus, directory, supervisor, shard_supervisor, shards, markets })
+        let history =
+            history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)
+                .await
+                .context("starting the history writer")?;
+        let market_data = history.market_data;
+        Ok(ExchangeSystem {
+            store,
+            bus,
+            directory,
+            supervisor,
+            shard_supervisor,
+            shards,
+            markets,
+            market_data,
+        })
     }
 
     /// The shard that owns `account`.
     pub fn shard(&self, account: AccountId) -> Addr<AccountShard> {
         self.shards.shard(account)
     }
+}
+
+/// Trades restored into memory per symbol: `EVENT_REPLAY_COUNT`, default
+/// [`history::EVENT_REPLAY_COUNT_DEFAULT`], 1 to [`history::EVENT_REPLAY_COUNT_MAX`].
+fn event_replay_count() -> anyhow::Result<usize> {
+    let Ok(text) = std::env::var("EVENT_REPLAY_COUNT") else {
+        return Ok(history::EVENT_REPLAY_COUNT_DEFAULT);
+    };
+    text.parse()
+        .ok()
+        .filter(|count| (1..=history::EVENT_REPLAY_COUNT_MAX).contains(count))
+        .with_context(|| {
+            let max = history::EVENT_REPLAY_COUNT_MAX;
+            format!("EVENT_REPLAY_COUNT {text:?} is not a count from 1 to {max}")
+        })
 }
 
 /// A database URL without its password, for messages.

@@ -5,6 +5,8 @@
 //!   O(1) best bid/ask, deterministic snapshots.
 //! - [`account`]: the pure state of one account shard — double-entry ledger, balances, order
 //!   holds, fees and rebates, book events applied exactly once by a per-symbol watermark.
+//! - [`market`]: trades with their fees, klines, the rolling ticker and aggregate trades
+//!   (pure), and the `MarketData` actor the public market routes query.
 //!
 //! Every pure state machine here takes time, ids and sequence numbers as inputs and returns
 //! ordered events; the actor shells (added with the actors) journal and publish them. This crate
@@ -12,6 +14,7 @@
 
 pub mod account;
 pub mod book;
+pub mod market;
 pub mod model;
 pub mod ports;
 pub mod supervisor;

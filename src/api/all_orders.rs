@@ -61,7 +61,7 @@ impl HistoryWindow {
     }
 }
 
-fn time_ms(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
+pub(super) fn time_ms(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
     match params.whole(name)? {
         Some(ms) if ms > TIME_MS_MAX => Err(ApiError::invalid_parameter(name)),
         other => Ok(other),

@@ -31,6 +31,7 @@ pub mod code {
     pub const MANDATORY_PARAM_EMPTY_OR_MALFORMED: i32 = -1102;
     pub const PARAM_EMPTY: i32 = -1105;
     pub const PARAM_NOT_REQUIRED: i32 = -1106;
+    pub const BAD_INTERVAL: i32 = -1120;
     pub const BAD_PRECISION: i32 = -1111;
     pub const INVALID_TIF: i32 = -1115;
     pub const INVALID_ORDER_TYPE: i32 = -1116;

@@ -39,7 +39,7 @@ pub async fn exchange_info(
     Ok(HttpResponse::Ok().json(exchange_info_body(markets, state.now_ms())))
 }
 
-fn selected_markets<'a>(
+pub(super) fn selected_markets<'a>(
     params: &Params,
     state: &'a ApiState,
 ) -> Result<Vec<&'a ApiMarket>, ApiError> {

@@ -20,6 +20,9 @@
 //!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
 //! - `metrics.rs`: the auth-failure counter and `GET /metrics` (Prometheus text).
+//! - `market_data.rs` (trades, aggTrades, klines), `ticker.rs` (ticker/24hr, ticker/price):
+//!   public market data from the `MarketData` actor and the history tables; `my_trades.rs`:
+//!   signed `myTrades` from the trades table.
 //! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
 //!
 //! Invariants: a request gets a 4xx with a stable code and changes nothing unless every check
@@ -37,6 +40,8 @@ mod exchange_info;
 mod keys;
 mod market;
 pub mod metrics;
+mod market_data;
+mod my_trades;
 mod order_view;
 mod param_set;
 mod params;
@@ -44,6 +49,7 @@ mod placing;
 pub mod render;
 mod signing;
 mod state;
+mod ticker;
 mod trading;
 
 #[cfg(test)]
@@ -60,6 +66,7 @@ pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
 };
 pub use market::{DEPTH_LIMIT_DEFAULT, DEPTH_LIMIT_MAX, DepthBody};
+pub use market_data::{KLINES_LIMIT_MAX, MarketView, TRADES_LIMIT_MAX, configure_market_data};
 pub use order_view::{
     OrderBody, self_trade_prevention_name, side_name, status_name, time_in_force_name, type_name,
 };

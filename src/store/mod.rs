@@ -7,10 +7,12 @@ mod book_journal;
 mod codec;
 mod order_history;
 mod shard_journal;
+mod trades;
 
 pub use admin_records::{AuditRecord, StoredApiKey};
 pub use order_history::{ORDER_PAGE_ROWS_MAX, OrderPageQuery};
 pub use shard_journal::{shard_consumer, status_name};
+pub use trades::{AccountTradeQuery, TRADE_PAGE_ROWS_MAX};
 
 use std::sync::Arc;
 use std::time::Duration;
