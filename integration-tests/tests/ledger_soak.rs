@@ -3,7 +3,10 @@
 //! have applied every book event and committed: each shard's invariants hold (held equals its
 //! open orders' holds, no negative balance, per asset zero sum), and in the database the
 //! balances of every asset sum to zero, none is negative, and the clearing accounts of the
-//! two shards net to zero. At the end the database balances equal the shards' memory.
+//! two shards net to zero. At the end the database balances equal the shards' memory and the
+//! replay of the projected ledger entries.
+
+use std::collections::BTreeMap;
 
 use exchange_actors::account::PlaceRequest;
 use exchange_actors::account::actor::GetBalances;
@@ -186,6 +189,49 @@ async fn soak(backend: Backend) {
         expected.sort();
         assert_eq!(stored, expected, "account {account}: database equals memory");
     }
+    check_ledger_replay(&exchange).await;
+}
+
+/// Every balance row (user and system, both buckets) equals the replay of the projected
+/// `ledger_entries`: credits minus debits per (shard, owner, asset, bucket).
+async fn check_ledger_replay(exchange: &TestExchange) {
+    for shard_index in 0..exchange.system.shards.len() {
+        let shard_index = u16::try_from(shard_index).unwrap();
+        exchange.system.store.finish_projection(shard_index).await.expect("projection finishes");
+    }
+    let replayed = sum_query(
+        exchange,
+        "SELECT k, CAST(SUM(delta) AS BIGINT) FROM (\
+         SELECT CAST(shard AS TEXT) || ' ' || credit_owner || ' ' || asset || ' ' || credit_bucket \
+         AS k, amount AS delta FROM ledger_entries UNION ALL \
+         SELECT CAST(shard AS TEXT) || ' ' || debit_owner || ' ' || asset || ' ' || debit_bucket, \
+         -amount FROM ledger_entries) t GROUP BY k",
+    )
+    .await;
+    let stored = sum_query(
+        exchange,
+        "SELECT CAST(a.shard AS TEXT) || ' user:' || CAST(b.account_id AS TEXT) || ' ' || b.asset \
+         || ' available', b.available FROM balances b JOIN accounts a ON a.account_id = b.account_id \
+         UNION ALL \
+         SELECT CAST(a.shard AS TEXT) || ' user:' || CAST(b.account_id AS TEXT) || ' ' || b.asset \
+         || ' held', b.held FROM balances b JOIN accounts a ON a.account_id = b.account_id \
+         UNION ALL \
+         SELECT CAST(shard AS TEXT) || ' ' || account || ' ' || asset || ' available', available \
+         FROM system_balances UNION ALL \
+         SELECT CAST(shard AS TEXT) || ' ' || account || ' ' || asset || ' held', held \
+         FROM system_balances",
+    )
+    .await;
+    let nonzero = |rows: Vec<(String, i64)>| {
+        rows.into_iter().filter(|(_, total)| *total != 0).collect::<BTreeMap<_, _>>()
+    };
+    let (replayed, stored) = (nonzero(replayed), nonzero(stored));
+    assert!(
+        replayed.len() > usize::try_from(ACCOUNTS).unwrap(),
+        "the ledger moved money: {}",
+        replayed.len()
+    );
+    assert_eq!(replayed, stored, "balances equal the replay of the ledger");
 }
 
 #[actix::test]

@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 pub mod m20261121_000001_journal;
+pub mod m20261121_000003_shard_batches;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -15,6 +16,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_journal::Migration)]
+        vec![
+            Box::new(m20261121_000001_journal::Migration),
+            Box::new(m20261121_000003_shard_batches::Migration),
+        ]
     }
 }

@@ -4,9 +4,13 @@
 
 mod book_journal;
 mod codec;
+mod projector;
+mod row_insert;
 mod shard_journal;
+mod shard_projection;
+mod shard_rows;
 
-pub use shard_journal::{shard_consumer, status_name};
+pub use shard_rows::{shard_consumer, status_name};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +36,8 @@ pub struct Store {
     /// 100 ms. Queueing write transactions here instead keeps them FIFO and sleep-free.
     /// PostgreSQL writers run concurrently (`None`).
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Writes the shards' journaled batches into their row tables, off the commit path.
+    projector: Arc<projector::Projector>,
 }
 
 impl Store {
@@ -62,7 +68,7 @@ impl Store {
         let db = Database::connect(options).await?;
         let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { db, sqlite_writer })
+        Ok(Store { db, sqlite_writer, projector: Arc::default() })
     }
 
     /// Applies every pending migration.
