@@ -71,6 +71,15 @@ impl TestExchange {
         self.system.shard(account).send(PlaceOrders(requests)).await.expect("shard alive")
     }
 
+    /// Projects every shard's journaled batches into `orders` and `ledger_entries` now (the
+    /// projector trails commits), for checks that read those tables.
+    pub async fn finish_projections(&self) {
+        for shard_index in 0..self.system.shards.len() {
+            let shard_index = u16::try_from(shard_index).expect("shard index fits u16");
+            self.system.store.finish_projection(shard_index).await.expect("projection finishes");
+        }
+    }
+
     /// Waits until every shard's watermark has reached every book's last event and its
     /// changes are committed; returns the audits (each shard's invariants hold, or this
     /// panics).

@@ -130,6 +130,7 @@ async fn soak(backend: Backend) {
     }
     assert!(accepted > COMMANDS / 2, "most orders were accepted: {accepted} of {COMMANDS}");
     eprintln!("soak: {accepted} placed, {refused} refused, {cancels} cancels");
+    exchange.finish_projections().await;
     let store = &exchange.system.store;
     balances_equal_ledger_replay(store).await.expect("balances equal the ledger replay");
     trades_settled_exactly_once(store, &["BTCUSDT", "ETHUSDT"]).await.expect("trades settled once");

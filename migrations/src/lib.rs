@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod m20261121_000001_journal;
 pub mod m20261121_000002_admin;
+pub mod m20261121_000003_shard_batches;
 pub mod m20261121_000004_trades;
 
 /// Every migration of the exchange, in the order they apply.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_journal::Migration),
             Box::new(m20261121_000002_admin::Migration),
+            Box::new(m20261121_000003_shard_batches::Migration),
             Box::new(m20261121_000004_trades::Migration),
         ]
     }

@@ -134,6 +134,7 @@ pub async fn all_orders(
     };
     // The store first, memory second: memory is never older than what was read before it.
     let stored = if window.fits_store() {
+        core.project_shard_of(auth.account_id).await?;
         core.store.order_page(&page).await.map_err(|error| store_error(&error))?
     } else {
         Vec::new()

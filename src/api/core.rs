@@ -59,6 +59,15 @@ impl TradingCore {
         self.shards.shard(account)
     }
 
+    /// Brings the `orders` and `ledger_entries` rows of `account`'s shard up to its last
+    /// commit (the projector trails commits by a bounded lag), so a read of those tables that
+    /// follows sees every acknowledged change; usually there is nothing to project.
+    pub async fn project_shard_of(&self, account: AccountId) -> Result<(), ApiError> {
+        let index = exchange_actors::account::shard_of(account, self.shards.len());
+        let index = u16::try_from(index).map_err(|_| ApiError::internal("shard index"))?;
+        self.store.finish_projection(index).await.map(drop).map_err(|error| store_error(&error))
+    }
+
     /// A fresh account id, never handed out before in this process.
     pub fn allocate_account(&self) -> AccountId {
         AccountId(self.next_account.fetch_add(1, Ordering::Relaxed))

@@ -158,6 +158,7 @@ async fn stored_order(
     if order_id.is_some_and(|id| i64::try_from(id.0).is_err()) {
         return Ok(None);
     }
+    core.project_shard_of(account_id).await?;
     core.store
         .stored_order(account_id, symbol, order_id, client_order_id)
         .await

@@ -11,11 +11,11 @@ use exchange_actors::model::{BookEvent, BookInput};
 use exchange_actors::ports::{
     BookBatch, Epoch, Journal, JournalError, PortFuture, StoredBookSnapshot, book_stream,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::Store;
-use super::codec::{decode, encode, from_db, store_error, to_db};
+use super::codec::{decode, encode, from_db, max_seq, store_error, to_db};
 
 impl Journal for Store {
     fn acquire_epoch(&self, stream: String) -> PortFuture<Result<Epoch, JournalError>> {
@@ -127,17 +127,7 @@ impl Store {
     }
 
     async fn last_input_seq(txn: &DatabaseTransaction, symbol: &str) -> Result<u64, JournalError> {
-        let select = Query::select()
-            .expr_as(Func::max(Expr::col("last_input_seq")), "last")
-            .from("book_batches")
-            .and_where(Expr::col("symbol").eq(symbol))
-            .to_owned();
-        let row = txn.query_one(&select).await.map_err(store_error)?;
-        let last: Option<i64> = match row {
-            Some(row) => row.try_get("", "last").map_err(store_error)?,
-            None => None,
-        };
-        last.map_or(Ok(0), from_db)
+        max_seq(txn, "book_batches", "last_input_seq", ("symbol", symbol.into())).await
     }
 
     async fn append_book_batches_now(&self, batches: Vec<BookBatch>) -> Result<(), JournalError> {

@@ -2,7 +2,8 @@
 //! conversions for the u64 sequence numbers PostgreSQL stores as BIGINT.
 
 use exchange_actors::ports::JournalError;
-use sea_orm::DbErr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -34,4 +35,23 @@ pub fn from_db(value: i64) -> Result<u64, JournalError> {
 
 pub fn store_error(error: DbErr) -> JournalError {
     JournalError::Store(error.to_string())
+}
+
+/// The largest `column` of `table` among rows whose `key` equals `value`; 0 when none.
+pub async fn max_seq(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    column: &'static str,
+    (key, value): (&'static str, Value),
+) -> Result<u64, JournalError> {
+    let select = Query::select()
+        .expr_as(Expr::col(column).max(), "last")
+        .from(table)
+        .and_where(Expr::col(key).eq(value))
+        .to_owned();
+    let last: Option<i64> = match db.query_one(&select).await.map_err(store_error)? {
+        Some(row) => row.try_get("", "last").map_err(store_error)?,
+        None => None,
+    };
+    last.map_or(Ok(0), from_db)
 }

@@ -6,12 +6,16 @@ mod admin_records;
 mod book_journal;
 mod codec;
 mod order_history;
+mod projector;
+mod row_insert;
 mod shard_journal;
+mod shard_projection;
+mod shard_rows;
 mod trades;
 
 pub use admin_records::{AuditRecord, StoredApiKey};
 pub use order_history::{ORDER_PAGE_ROWS_MAX, OrderPageQuery};
-pub use shard_journal::{shard_consumer, status_name};
+pub use shard_rows::{shard_consumer, status_name};
 pub use trades::{AccountTradeQuery, TRADE_PAGE_ROWS_MAX};
 
 use std::sync::Arc;
@@ -38,6 +42,8 @@ pub struct Store {
     /// 100 ms. Queueing write transactions here instead keeps them FIFO and sleep-free.
     /// PostgreSQL writers run concurrently (`None`).
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Writes the shards' journaled batches into their row tables, off the commit path.
+    projector: Arc<projector::Projector>,
 }
 
 impl Store {
@@ -68,7 +74,7 @@ impl Store {
         let db = Database::connect(options).await?;
         let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { db, sqlite_writer })
+        Ok(Store { db, sqlite_writer, projector: Arc::default() })
     }
 
     /// Applies every pending migration.

@@ -1,108 +1,71 @@
 //! The account shards' side of the journal: one transaction per drained batch of changes
 //! (fenced by the shard's epoch), and loading a shard back.
 //!
-//! Rows: user balances in `balances` (CHECK non-negative), the shard's system accounts in
-//! `system_balances`, every ledger entry in `ledger_entries`, each order as one row in `orders`
-//! (status and ids as columns, the full record as postcard), watermarks per (consumer, symbol).
-//! Amounts are minor units; an amount beyond BIGINT is refused, never truncated.
+//! A commit writes one `shard_batches` row (the batch's ledger entries and changed order
+//! records, postcard) and the rows a check or a restart needs at once: balances (`balances`
+//! with its non-negative CHECK, `system_balances`), new accounts, watermarks and counters.
+//! The projector (`shard_projector.rs`) later writes the entries and orders as rows of
+//! `ledger_entries` and `orders`; loading a shard first finishes that projection, so a restart
+//! reads complete tables. Amounts are minor units; an amount beyond BIGINT is refused, never
+//! truncated.
 
 use exchange_actors::account::{
-    BalanceRow, Bucket, Changes, EntryKind, LedgerEntry, OrderRecord, OrderStatus, Owner,
-    RestoredState, SystemAccount,
+    BalanceRow, Changes, LedgerEntry, OrderRecord, Owner, RestoredState,
 };
 use exchange_actors::model::{AccountId, AssetCode, SymbolCode};
 use exchange_actors::ports::{Epoch, JournalError, shard_stream};
-use sea_orm::sea_query::{Expr, InsertStatement, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, Value};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use serde::{Deserialize, Serialize};
 
 use super::Store;
-use super::codec::{decode, encode, from_db, store_error, to_db};
+use super::codec::{decode, encode, from_db, max_seq, store_error, to_db};
+use super::shard_rows::{
+    insert_accounts, now_ms, parse_system_account, shard_consumer, upsert_balances,
+    upsert_watermarks,
+};
 
-/// Rows per multi-row INSERT (below SQLite's and PostgreSQL's bind-parameter limits).
-const ROWS_PER_STATEMENT: usize = 1_000;
-
-/// The consumer name a shard's watermarks are stored under.
-pub fn shard_consumer(shard_index: u16) -> String {
-    format!("shard:{shard_index}")
+/// What one `shard_batches` row holds (postcard): the commit's ledger entries in entry order
+/// and its changed order records in order id order.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct ShardBatchBody {
+    pub entries: Vec<LedgerEntry>,
+    pub orders: Vec<OrderRecord>,
 }
 
-fn amount(value: i128) -> Result<i64, JournalError> {
-    i64::try_from(value).map_err(|_| JournalError::Store(format!("amount {value} exceeds BIGINT")))
+/// The same, borrowed from the changes being committed (postcard encodes both alike).
+#[derive(Serialize)]
+struct ShardBatchBodyRef<'a> {
+    entries: &'a [LedgerEntry],
+    orders: &'a [OrderRecord],
 }
 
-fn system_account_name(account: SystemAccount) -> String {
-    match account {
-        SystemAccount::External => "external".to_owned(),
-        SystemAccount::Fees => "fees".to_owned(),
-        SystemAccount::Subsidy => "subsidy".to_owned(),
-        SystemAccount::Clearing(symbol) => format!("clearing:{symbol}"),
+/// Appends the batch row for `changes` if it has entries or orders; returns its seq.
+async fn insert_batch(
+    txn: &DatabaseTransaction,
+    shard: i16,
+    epoch: Epoch,
+    changes: &Changes,
+) -> Result<Option<u64>, JournalError> {
+    if changes.entries.is_empty() && changes.orders.is_empty() {
+        return Ok(None);
     }
-}
-
-fn parse_system_account(name: &str) -> Option<SystemAccount> {
-    match name {
-        "external" => Some(SystemAccount::External),
-        "fees" => Some(SystemAccount::Fees),
-        "subsidy" => Some(SystemAccount::Subsidy),
-        _ => {
-            let symbol = name.strip_prefix("clearing:")?;
-            SymbolCode::new(symbol).ok().map(SystemAccount::Clearing)
-        }
-    }
-}
-
-fn owner_name(owner: Owner) -> String {
-    match owner {
-        Owner::User(account) => format!("user:{}", account.0),
-        Owner::System(account) => system_account_name(account),
-    }
-}
-
-fn bucket_name(bucket: Bucket) -> &'static str {
-    match bucket {
-        Bucket::Available => "available",
-        Bucket::Held => "held",
-    }
-}
-
-fn kind_name(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Deposit => "DEPOSIT",
-        EntryKind::Withdrawal => "WITHDRAWAL",
-        EntryKind::Hold => "HOLD",
-        EntryKind::Release => "RELEASE",
-        EntryKind::TradeSettle => "TRADE",
-        EntryKind::Fee => "FEE",
-        EntryKind::Rebate => "REBATE",
-        EntryKind::Shortfall => "SHORTFALL",
-    }
-}
-
-/// Binance's status names (and PENDING).
-pub fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Pending => "PENDING",
-        OrderStatus::New => "NEW",
-        OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
-        OrderStatus::Filled => "FILLED",
-        OrderStatus::Canceled => "CANCELED",
-        OrderStatus::Rejected => "REJECTED",
-        OrderStatus::Expired => "EXPIRED",
-        OrderStatus::ExpiredInMatch => "EXPIRED_IN_MATCH",
-    }
-}
-
-fn optional(value: Option<u64>) -> Result<Value, JournalError> {
-    Ok(match value {
-        Some(value) => Some(to_db(value)?).into(),
-        None => Option::<i64>::None.into(),
-    })
-}
-
-fn now_ms() -> i64 {
-    let since_epoch =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    // The epoch row is locked by this transaction, so no other writer of the shard races this.
+    let batch_seq = max_seq(txn, "shard_batches", "batch_seq", ("shard", shard.into())).await? + 1;
+    let body = ShardBatchBodyRef { entries: &changes.entries, orders: &changes.orders };
+    let insert = Query::insert()
+        .into_table("shard_batches")
+        .columns(["shard", "batch_seq", "epoch", "body", "committed_at_ms"])
+        .values_panic([
+            shard.into(),
+            to_db(batch_seq)?.into(),
+            to_db(epoch.0)?.into(),
+            encode(&body).into(),
+            now_ms().into(),
+        ])
+        .to_owned();
+    txn.execute(&insert).await.map_err(store_error)?;
+    Ok(Some(batch_seq))
 }
 
 impl Store {
@@ -112,14 +75,15 @@ impl Store {
         epoch: Epoch,
         changes: Changes,
     ) -> Result<(), JournalError> {
+        // Bounded projection lag: wait (before taking the writer's turn) while too far ahead.
+        self.projector.wait_for_room(self, shard_index).await;
         let write = self.begin_write().await.map_err(store_error)?;
         let txn = &write.txn;
         Self::check_epoch(txn, &shard_stream(shard_index), epoch).await?;
         let shard = i16::try_from(shard_index).map_err(|_| JournalError::Store("shard".into()))?;
         insert_accounts(txn, shard, &changes.accounts).await?;
-        insert_entries(txn, shard, &changes.entries).await?;
+        let batch_seq = insert_batch(txn, shard, epoch, &changes).await?;
         upsert_balances(txn, shard, &changes.balances).await?;
-        upsert_orders(txn, &changes.orders).await?;
         upsert_watermarks(txn, shard_index, &changes.watermarks).await?;
         let counters = Query::insert()
             .into_table("shard_counters")
@@ -136,7 +100,11 @@ impl Store {
             )
             .to_owned();
         txn.execute(&counters).await.map_err(store_error)?;
-        write.txn.commit().await.map_err(store_error)
+        write.txn.commit().await.map_err(store_error)?;
+        if let Some(batch_seq) = batch_seq {
+            self.projector.committed(self, shard_index, batch_seq);
+        }
+        Ok(())
     }
 
     pub(super) async fn load_shard_now(
@@ -150,6 +118,8 @@ impl Store {
         let shard = i64::from(shard_index);
         let stream = shard_stream(shard_index);
         let mut restored = RestoredState::default();
+        // Orders are read from their rows: write every journaled batch into them first.
+        self.finish_projection(shard_index).await?;
 
         let rows = db
             .query_all_raw(raw(format!(
@@ -258,191 +228,4 @@ fn balance_row(
         detail: error.to_string(),
     })?;
     Ok(BalanceRow { owner, asset, available: i128::from(available), held: i128::from(held) })
-}
-
-async fn execute_chunks(
-    txn: &DatabaseTransaction,
-    template: &InsertStatement,
-    rows: Vec<Vec<Value>>,
-) -> Result<(), JournalError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = template.clone();
-        for row in chunk {
-            insert.values_panic(row.iter().cloned().map(Expr::val));
-        }
-        txn.execute(&insert).await.map_err(store_error)?;
-    }
-    Ok(())
-}
-
-async fn insert_accounts(
-    txn: &DatabaseTransaction,
-    shard: i16,
-    accounts: &[AccountId],
-) -> Result<(), JournalError> {
-    let template = Query::insert()
-        .into_table("accounts")
-        .columns(["account_id", "shard", "created_at_ms"])
-        .to_owned();
-    let created_at_ms = now_ms();
-    let rows = accounts
-        .iter()
-        .map(|account| Ok(vec![to_db(account.0)?.into(), shard.into(), created_at_ms.into()]))
-        .collect::<Result<Vec<_>, JournalError>>()?;
-    execute_chunks(txn, &template, rows).await
-}
-
-async fn insert_entries(
-    txn: &DatabaseTransaction,
-    shard: i16,
-    entries: &[LedgerEntry],
-) -> Result<(), JournalError> {
-    let template = Query::insert()
-        .into_table("ledger_entries")
-        .columns([
-            "shard",
-            "entry_id",
-            "asset",
-            "amount",
-            "debit_owner",
-            "debit_bucket",
-            "credit_owner",
-            "credit_bucket",
-            "kind",
-            "order_id",
-            "symbol",
-            "event_seq",
-            "trade_id",
-            "reference",
-        ])
-        .to_owned();
-    let rows = entries
-        .iter()
-        .map(|entry| {
-            Ok(vec![
-                shard.into(),
-                to_db(entry.entry_id)?.into(),
-                entry.asset.as_str().into(),
-                amount(entry.amount)?.into(),
-                owner_name(entry.debit.owner).into(),
-                bucket_name(entry.debit.bucket).into(),
-                owner_name(entry.credit.owner).into(),
-                bucket_name(entry.credit.bucket).into(),
-                kind_name(entry.kind).into(),
-                optional(entry.order_id.map(|id| id.0))?,
-                entry.symbol.map(|symbol| symbol.as_str().to_owned()).into(),
-                optional(entry.event_seq)?,
-                optional(entry.trade_id.map(|id| id.0))?,
-                to_db(entry.reference)?.into(),
-            ])
-        })
-        .collect::<Result<Vec<_>, JournalError>>()?;
-    execute_chunks(txn, &template, rows).await
-}
-
-async fn upsert_balances(
-    txn: &DatabaseTransaction,
-    shard: i16,
-    balances: &[BalanceRow],
-) -> Result<(), JournalError> {
-    let user = Query::insert()
-        .into_table("balances")
-        .columns(["account_id", "asset", "available", "held"])
-        .on_conflict(
-            OnConflict::columns(["account_id", "asset"])
-                .update_columns(["available", "held"])
-                .to_owned(),
-        )
-        .to_owned();
-    let system = Query::insert()
-        .into_table("system_balances")
-        .columns(["shard", "account", "asset", "available", "held"])
-        .on_conflict(
-            OnConflict::columns(["shard", "account", "asset"])
-                .update_columns(["available", "held"])
-                .to_owned(),
-        )
-        .to_owned();
-    let (mut user_rows, mut system_rows) = (Vec::new(), Vec::new());
-    for row in balances {
-        let (available, held) = (amount(row.available)?, amount(row.held)?);
-        let asset = row.asset.as_str();
-        match row.owner {
-            Owner::User(account) => user_rows.push(vec![
-                to_db(account.0)?.into(),
-                asset.into(),
-                available.into(),
-                held.into(),
-            ]),
-            Owner::System(account) => system_rows.push(vec![
-                shard.into(),
-                system_account_name(account).into(),
-                asset.into(),
-                available.into(),
-                held.into(),
-            ]),
-        }
-    }
-    execute_chunks(txn, &user, user_rows).await?;
-    execute_chunks(txn, &system, system_rows).await
-}
-
-async fn upsert_orders(
-    txn: &DatabaseTransaction,
-    orders: &[OrderRecord],
-) -> Result<(), JournalError> {
-    let template = Query::insert()
-        .into_table("orders")
-        .columns([
-            "order_id",
-            "account_id",
-            "symbol",
-            "client_order_id",
-            "status",
-            "created_at_ns",
-            "updated_at_ns",
-            "record",
-        ])
-        .on_conflict(
-            OnConflict::column("order_id")
-                .update_columns(["status", "updated_at_ns", "record"])
-                .to_owned(),
-        )
-        .to_owned();
-    let rows = orders
-        .iter()
-        .map(|order| {
-            Ok(vec![
-                to_db(order.order_id.0)?.into(),
-                to_db(order.account_id.0)?.into(),
-                order.symbol.as_str().into(),
-                order.client_order_id.as_str().into(),
-                status_name(order.status).into(),
-                to_db(order.created_ts_ns)?.into(),
-                to_db(order.updated_ts_ns)?.into(),
-                encode(order).into(),
-            ])
-        })
-        .collect::<Result<Vec<_>, JournalError>>()?;
-    execute_chunks(txn, &template, rows).await
-}
-
-async fn upsert_watermarks(
-    txn: &DatabaseTransaction,
-    shard_index: u16,
-    watermarks: &[(SymbolCode, u64)],
-) -> Result<(), JournalError> {
-    let template = Query::insert()
-        .into_table("consumer_watermarks")
-        .columns(["consumer", "symbol", "seq"])
-        .on_conflict(OnConflict::columns(["consumer", "symbol"]).update_column("seq").to_owned())
-        .to_owned();
-    let consumer = shard_consumer(shard_index);
-    let rows = watermarks
-        .iter()
-        .map(|(symbol, seq)| {
-            Ok(vec![consumer.as_str().into(), symbol.as_str().into(), to_db(*seq)?.into()])
-        })
-        .collect::<Result<Vec<_>, JournalError>>()?;
-    execute_chunks(txn, &template, rows).await
 }

@@ -9,7 +9,8 @@
 //! each request scheduled at a fixed time; latency is measured from that scheduled time, so
 //! a stall shows up in the histogram instead of slowing the sender (no coordinated omission).
 //! An acknowledgement means: held and journaled by the shard, matched and journaled by the
-//! book.
+//! book. After phase 1 it reports how long the shards' projection into `orders` and
+//! `ledger_entries` rows still took (it runs behind the acknowledgements, bounded).
 
 // Rates and rate percentages are display figures, not money.
 #![allow(clippy::float_arithmetic)]
@@ -120,6 +121,14 @@ async fn open_loop(
     histogram
 }
 
+/// Milliseconds until every shard's journaled batches are projected into rows: how far the
+/// projector (bounded lag) trails the acknowledgements.
+async fn finish_projection(exchange: &TestExchange) -> u128 {
+    let started = Instant::now();
+    exchange.finish_projections().await;
+    started.elapsed().as_millis()
+}
+
 fn main() {
     let args = Args::parse();
     let backend = match args.backend.as_str() {
@@ -143,6 +152,11 @@ fn main() {
         println!(
             "{} flat out: {:.0} orders/s ({} orders, {} in flight)",
             args.backend, throughput, args.orders, args.in_flight
+        );
+        let drained = finish_projection(&exchange).await;
+        println!(
+            "{} projection into rows finished {} ms after the last ack",
+            args.backend, drained
         );
         let rate = throughput * args.rate_percent as f64 / 100.0;
         let requests: Vec<_> = (0..args.orders).map(|_| request(&mut rng, args.accounts)).collect();
