@@ -57,6 +57,8 @@ async fn journaled(backend: Backend) -> (TestDatabase, Store) {
         ..Changes::default()
     };
     store.commit_shard_changes(0, epoch, changes).await.expect("commit");
+    // The orders table is a projection of the journaled batch, written behind the commit.
+    store.finish_projection(0).await.expect("projection");
     (database, store)
 }
 

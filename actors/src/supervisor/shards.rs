@@ -1,7 +1,7 @@
 //! `ShardSupervisor`: starts the account shards (each on its own arbiter, rebuilt from the
 //! journal), and replaces one that failed (its actor is gone: a handler panicked, or it stopped
-//! after its journal refused a write) or stalled (it did not answer a ping within the stall
-//! timeout). The replacement takes a new epoch before reading the journal, so a stalled
+//! after its journal refused a write) or stalled (its heartbeat, beaten by a timer on the
+//! shard's own arbiter, is older than the stall timeout). The replacement takes a new epoch before reading the journal, so a stalled
 //! instance that wakes up later can never commit again; its clients get errors, never a
 //! second, diverging acknowledgement.
 
@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{RestartReason, ShardDirectory, SupervisorSettings};
+use super::{Heartbeat, RestartReason, ShardDirectory, SupervisorSettings};
 use crate::account::MarketSpec;
-use crate::account::actor::{AccountShard, PingShard, ShardPorts, ShardStartError};
+use crate::account::actor::{AccountShard, ShardPorts, ShardStartError};
 use crate::model::SymbolCode;
 
 pub struct ShardSupervisor {
@@ -20,8 +20,10 @@ pub struct ShardSupervisor {
     ports: ShardPorts,
     directory: Arc<ShardDirectory>,
     settings: SupervisorSettings,
-    /// Per shard index: a check or a restart is under way.
-    busy: Vec<bool>,
+    /// Per shard index: the current instance's heartbeat.
+    heartbeats: Vec<Arc<Heartbeat>>,
+    /// Per shard index: a restart is under way.
+    restarting: Vec<bool>,
     restarts: BTreeMap<RestartReason, u64>,
 }
 
@@ -39,9 +41,13 @@ async fn start_shard(
     shard_index: u16,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
-) -> Result<Addr<AccountShard>, ShardStartError> {
+) -> Result<(Addr<AccountShard>, Arc<Heartbeat>), ShardStartError> {
     let arbiter = Arbiter::new();
-    AccountShard::start(shard_index, markets, ports, &arbiter.handle()).await
+    let heartbeat = Arc::new(Heartbeat::default());
+    let address =
+        AccountShard::start(shard_index, markets, ports, &arbiter.handle(), heartbeat.clone())
+            .await?;
+    Ok((address, heartbeat))
 }
 
 impl ShardSupervisor {
@@ -52,9 +58,12 @@ impl ShardSupervisor {
         ports: ShardPorts,
         settings: SupervisorSettings,
     ) -> Result<(Addr<ShardSupervisor>, Arc<ShardDirectory>), ShardStartError> {
-        let mut shards = Vec::with_capacity(usize::from(count));
+        let (mut shards, mut heartbeats) = (Vec::new(), Vec::new());
         for shard_index in 0..count {
-            shards.push(start_shard(shard_index, markets.clone(), ports.clone()).await?);
+            let (shard, heartbeat) =
+                start_shard(shard_index, markets.clone(), ports.clone()).await?;
+            shards.push(shard);
+            heartbeats.push(heartbeat);
         }
         let directory = ShardDirectory::new(shards);
         let supervisor = ShardSupervisor {
@@ -62,50 +71,44 @@ impl ShardSupervisor {
             ports,
             directory: directory.clone(),
             settings,
-            busy: vec![false; usize::from(count)],
+            heartbeats,
+            restarting: vec![false; usize::from(count)],
             restarts: BTreeMap::new(),
         };
         Ok((supervisor.start(), directory))
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
-        for index in 0..self.busy.len() {
-            if self.busy[index] {
+        let now_ns = self.ports.clock.now_ns();
+        let stall_ns = u64::try_from(self.settings.stall_timeout.as_nanos()).unwrap_or(u64::MAX);
+        for index in 0..self.restarting.len() {
+            if self.restarting[index] {
                 continue;
             }
-            let shard = self.directory.at(index);
-            if !shard.connected() {
-                self.restart(index, RestartReason::Failed, ctx);
-                continue;
+            let reason = if !self.directory.at(index).connected() {
+                Some(RestartReason::Failed)
+            } else {
+                let beat_at_ns = self.heartbeats[index].read().beat_at_ns;
+                (now_ns.saturating_sub(beat_at_ns) > stall_ns).then_some(RestartReason::Stalled)
+            };
+            if let Some(reason) = reason {
+                self.restart(index, reason, ctx);
             }
-            self.busy[index] = true;
-            let ping = shard.send(PingShard).timeout(self.settings.stall_timeout);
-            ctx.spawn(ping.into_actor(self).map(move |answer, supervisor, ctx| {
-                supervisor.busy[index] = false;
-                match answer {
-                    Ok(_index) => {}
-                    Err(MailboxError::Timeout) => {
-                        supervisor.restart(index, RestartReason::Stalled, ctx);
-                    }
-                    Err(MailboxError::Closed) => {
-                        supervisor.restart(index, RestartReason::Failed, ctx);
-                    }
-                }
-            }));
         }
     }
 
     fn restart(&mut self, index: usize, reason: RestartReason, ctx: &mut Context<Self>) {
         let Ok(shard_index) = u16::try_from(index) else { return };
-        self.busy[index] = true;
+        self.restarting[index] = true;
         tracing::warn!(shard_index, ?reason, "replacing account shard");
         let (markets, ports) = (self.markets.clone(), self.ports.clone());
         let start = start_shard(shard_index, markets, ports);
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
-            supervisor.busy[index] = false;
+            supervisor.restarting[index] = false;
             match started {
-                Ok(address) => {
+                Ok((address, heartbeat)) => {
                     supervisor.directory.set(index, address);
+                    supervisor.heartbeats[index] = heartbeat;
                     *supervisor.restarts.entry(reason).or_default() += 1;
                     tracing::info!(shard_index, ?reason, "account shard replaced");
                 }

@@ -1,31 +1,15 @@
-//! What the shard supervisor asks a shard to tell that it is alive and responsive, and (in test
-//! builds) a poisoned message that makes its handler panic.
+//! Test builds only: a poisoned message that makes a shard's handler panic, as a bug would, to
+//! test that the shard supervisor replaces it.
 
 use actix::prelude::*;
 
 use super::AccountShard;
 
-/// Answered at once with the shard's index; a shard that does not answer within the stall
-/// timeout is replaced.
-#[derive(Clone, Copy, Debug, Message)]
-#[rtype(result = "u16")]
-pub struct PingShard;
-
-impl Handler<PingShard> for AccountShard {
-    type Result = u16;
-
-    fn handle(&mut self, _ping: PingShard, _ctx: &mut Self::Context) -> u16 {
-        self.shard_index
-    }
-}
-
-/// Test-only: the handler panics, as a bug would, taking down the shard's arbiter thread.
-#[cfg(feature = "fault-injection")]
+/// The handler panics, taking down the shard's actor.
 #[derive(Clone, Copy, Debug, Message)]
 #[rtype(result = "()")]
 pub struct PoisonShard;
 
-#[cfg(feature = "fault-injection")]
 impl Handler<PoisonShard> for AccountShard {
     type Result = ();
 

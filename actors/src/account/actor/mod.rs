@@ -15,6 +15,7 @@
 //! Shards are restarted with their process: a shard replaced inside a running process could
 //! race its predecessor's in-flight forwards, so that is not done.
 
+#[cfg(feature = "fault-injection")]
 mod liveness;
 mod messages;
 mod pipeline;
@@ -26,7 +27,6 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
-pub use liveness::PingShard;
 #[cfg(feature = "fault-injection")]
 pub use liveness::PoisonShard;
 pub use messages::{
@@ -45,7 +45,7 @@ use crate::account::{
 };
 use crate::model::{BookEvent, SymbolCode};
 use crate::ports::{Clock, Epoch, EventBatch, EventBus, Journal, JournalError, shard_stream};
-use crate::supervisor::BookDirectory;
+use crate::supervisor::{BookDirectory, Heartbeat};
 
 /// Events read from the journal per catch-up query.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
@@ -85,6 +85,8 @@ pub struct AccountShard {
     parked: Vec<Deferred>,
     catching_up: BTreeSet<SymbolCode>,
     symbols: Vec<SymbolCode>,
+    /// Beaten by a timer on the shard's own arbiter; the shard supervisor reads it.
+    heartbeat: Arc<Heartbeat>,
 }
 
 impl std::fmt::Debug for AccountShard {
@@ -123,6 +125,7 @@ impl AccountShard {
         markets: BTreeMap<SymbolCode, MarketSpec>,
         ports: ShardPorts,
         arbiter: &ArbiterHandle,
+        heartbeat: Arc<Heartbeat>,
     ) -> Result<Addr<AccountShard>, ShardStartError> {
         let epoch = ports.journal.acquire_epoch(shard_stream(shard_index)).await?;
         let recent = u32::try_from(RECENT_CLOSED_ORDERS_PER_ACCOUNT).unwrap_or(u32::MAX);
@@ -159,6 +162,7 @@ impl AccountShard {
             parked: Vec::new(),
             catching_up: BTreeSet::new(),
             symbols,
+            heartbeat,
         };
         // On its own arbiter: a panicking handler takes down this shard's thread only, and
         // the shard supervisor sees the address disconnected and starts a replacement.
@@ -174,6 +178,13 @@ impl AccountShard {
             });
             shard
         }))
+    }
+
+    fn beat(&self) {
+        let now_ns = self.ports.clock.now_ns();
+        // Progress: book events applied, over all symbols.
+        let applied = self.symbols.iter().map(|symbol| self.state.watermark(*symbol)).sum();
+        self.heartbeat.beat(now_ns, applied, self.parked.len());
     }
 
     /// Parks `deferred` and drains a batch if none is committing.
@@ -234,6 +245,9 @@ impl AccountShard {
     }
 }
 
+/// How often a shard beats: well inside the supervisor's stall timeout.
+const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Actor for AccountShard {
     type Context = Context<Self>;
 
@@ -248,6 +262,8 @@ impl Actor for AccountShard {
             abandon: ctx.address().recipient(),
         };
         self.jobs = Some(spawn_pipeline(ports));
+        self.beat();
+        ctx.run_interval(HEARTBEAT_INTERVAL, |shard, _ctx| shard.beat());
     }
 }
 
