@@ -11,4 +11,7 @@ fi
 
 scripts/services.sh
 
+# The black-box tests run the `exchange` binary; build it (and the other binaries) once, up
+# front, with the features a plain build resolves, instead of inside the first test to need it.
+cargo build --workspace --bins --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
