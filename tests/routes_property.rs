@@ -45,6 +45,12 @@ const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/api/v3/exchangeInfo", Access::Public, "symbol=BTCUSDT"),
     ("GET", "/api/v3/depth", Access::Public, "symbol=BTCUSDT&limit=5"),
     ("GET", "/metrics", Access::Public, ""),
+    ("GET", "/api/v3/trades", Access::Public, "symbol=BTCUSDT&limit=5"),
+    ("GET", "/api/v3/aggTrades", Access::Public, "symbol=BTCUSDT&limit=5"),
+    ("GET", "/api/v3/klines", Access::Public, "symbol=BTCUSDT&interval=1m&limit=5"),
+    ("GET", "/api/v3/ticker/24hr", Access::Public, "symbol=BTCUSDT"),
+    ("GET", "/api/v3/ticker/price", Access::Public, "symbol=BTCUSDT"),
+    ("GET", "/api/v3/myTrades", Access::Signed, "symbol=BTCUSDT&limit=5"),
     ("POST", "/api/v3/order", Access::Signed, ORDER),
     ("GET", "/api/v3/order", Access::Signed, "symbol=BTCUSDT&orderId=ORDER_ID"),
     ("DELETE", "/api/v3/order", Access::Signed, "symbol=BTCUSDT&orderId=ORDER_ID"),
@@ -72,7 +78,7 @@ const NAMES: &str = concat!(
     "newClientOrderId newOrderRespType selfTradePreventionMode orderId ",
     "origClientOrderId cancelRestrictions startTime endTime limit orderIds ",
     "batchOrders cancelReplaceMode cancelOrderId cancelOrigClientOrderId recvWindow ",
-    "accountId asset amount reference timestamp signature ",
+    "accountId asset amount reference timestamp signature interval fromId ",
 );
 
 /// Whitespace-separated.
