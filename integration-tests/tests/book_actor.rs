@@ -12,8 +12,7 @@ use exchange_actors::book::actor::{
     BookPorts, BookSettings, GetBookView, SubmitCommands, SymbolBook,
 };
 use exchange_actors::model::{
-    AccountId, BookCommand, CancelOrder, ClientOrderId, OrderId, OrderQuantity, OrderType,
-    PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
+    AccountId, BookCommand, CancelOrder, OrderId, PlaceOrder, Price, Qty, Side,
 };
 use exchange_actors::ports::{EventBus, SystemClock};
 use integration_tests::db::{Backend, TestDatabase};
@@ -26,19 +25,13 @@ fn btcusdt_limits() -> BookLimits {
 }
 
 fn limit(order_id: u64, account: u64, side: Side, price: i64, qty: u64) -> BookCommand {
-    BookCommand::Place(PlaceOrder {
-        order_id: OrderId(order_id),
-        account_id: AccountId(account),
-        client_order_id: ClientOrderId::NONE,
+    BookCommand::Place(PlaceOrder::limit_gtc(
+        OrderId(order_id),
+        AccountId(account),
         side,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Gtc,
-        price: Some(Price(price)),
-        quantity: OrderQuantity::Base(Qty(qty)),
-        self_trade_prevention: SelfTradePrevention::None,
-        reduce_only: false,
-        spend_limit: None,
-    })
+        Price(price),
+        Qty(qty),
+    ))
 }
 
 /// A deterministic stream of crossing and resting orders with some cancels.

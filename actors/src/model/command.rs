@@ -54,6 +54,31 @@ pub struct PlaceOrder {
     pub spend_limit: Option<SpendLimit>,
 }
 
+impl PlaceOrder {
+    /// A plain limit GTC order: no client id, no self-trade prevention, no spend limit.
+    pub fn limit_gtc(
+        order_id: OrderId,
+        account_id: AccountId,
+        side: Side,
+        price: Price,
+        qty: Qty,
+    ) -> PlaceOrder {
+        PlaceOrder {
+            order_id,
+            account_id,
+            client_order_id: ClientOrderId::NONE,
+            side,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Gtc,
+            price: Some(price),
+            quantity: OrderQuantity::Base(qty),
+            self_trade_prevention: SelfTradePrevention::None,
+            reduce_only: false,
+            spend_limit: None,
+        }
+    }
+}
+
 /// A cap on what a taker spends, cumulative over all its fills: `Quote` for a buy (notional
 /// units, tick x lot, summed as `Notional::of(trade price, trade qty)`), `Base` for a sell
 /// (lots). The book fills only as many lots as the remaining limit affords at each maker's

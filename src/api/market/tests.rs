@@ -4,10 +4,7 @@ use actix::Arbiter;
 use actix_web::http::StatusCode;
 use actix_web::{App, test};
 use exchange_actors::book::actor::{BookPorts, BookSettings, SubmitCommands, SymbolBook};
-use exchange_actors::model::{
-    AccountId, BookCommand, ClientOrderId, OrderId, OrderQuantity, OrderType, PlaceOrder,
-    SelfTradePrevention, Side, TimeInForce,
-};
+use exchange_actors::model::{AccountId, BookCommand, OrderId, PlaceOrder, Side};
 use exchange_actors::ports::SystemClock;
 use exchange_actors::supervisor::BookDirectory;
 use serde_json::{Value, json};
@@ -94,19 +91,13 @@ async fn exchange_info_for_named_symbols() {
 }
 
 fn limit_order(order_id: u64, side: Side, price: i64, qty: u64) -> BookCommand {
-    BookCommand::Place(PlaceOrder {
-        order_id: OrderId(order_id),
-        account_id: AccountId(order_id),
-        client_order_id: ClientOrderId::NONE,
+    BookCommand::Place(PlaceOrder::limit_gtc(
+        OrderId(order_id),
+        AccountId(order_id),
         side,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Gtc,
-        price: Some(Price(price)),
-        quantity: OrderQuantity::Base(Qty(qty)),
-        self_trade_prevention: SelfTradePrevention::None,
-        reduce_only: false,
-        spend_limit: None,
-    })
+        Price(price),
+        Qty(qty),
+    ))
 }
 
 /// A real BTCUSDT book on a SQLite journal, holding two bid levels and one ask level.
