@@ -1,23 +1,28 @@
 //! [`HttpApp`]: the HTTP application as `exchange serve` runs it and in-process tests drive
 //! it (`actix_web::test`), assembled in one place so both see the same routes and app data:
-//! the public, signed, admin and `/metrics` routes over a running [`ExchangeSystem`].
+//! the public, signed, admin and `/metrics` routes over a running [`ExchangeSystem`], and
+//! their reference (`/openapi.json`, `/docs`).
 //!
 //! API keys are stored in the database and loaded into the in-memory registry here, at start.
 
 use std::sync::Arc;
 
+use actix::Addr;
 use actix_web::web;
 use anyhow::Context as _;
+use exchange_actors::market::actor::DepthReplicas;
 use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
+use crate::api::openapi::configure_reference;
 use crate::api::{
-    ApiCredential, ApiMarket, ApiMarkets, ApiState, InMemoryApiKeys, MarketView, TradingCore,
-    configure_admin, configure_market_data, configure_public, configure_trading,
+    ApiCredential, ApiState, InMemoryApiKeys, MarketView, TradingCore, configure_admin,
+    configure_market_data, configure_public, configure_trading,
 };
 use crate::config::Config;
+use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
 
 /// Everything the routes share; cloning shares it (each server worker holds a clone).
@@ -27,6 +32,8 @@ pub struct HttpApp {
     core: web::Data<TradingCore>,
     view: web::Data<MarketView>,
     metrics: web::Data<MetricsEndpoint>,
+    listing: web::Data<SymbolListing>,
+    depth_replicas: web::Data<Addr<DepthReplicas>>,
 }
 
 impl HttpApp {
@@ -37,16 +44,10 @@ impl HttpApp {
         admin_token: String,
         metrics: MetricsEndpoint,
     ) -> anyhow::Result<HttpApp> {
-        let markets = ApiMarkets::new(
-            system
-                .markets
-                .values()
-                .map(|market| ApiMarket { spec: market.spec.clone(), ledger: market.ledger }),
-        );
         let keys = load_api_keys(system).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let state = web::Data::new(ApiState {
-            markets: Arc::new(markets),
+            markets: system.api_markets.clone(),
             books: system.directory.clone(),
             keys: keys.clone(),
             clock,
@@ -64,7 +65,10 @@ impl HttpApp {
             market_data: system.market_data.clone(),
             store: system.store.clone(),
         });
-        Ok(HttpApp { state, core, view, metrics: web::Data::new(metrics) })
+        let listing = web::Data::from(system.listing.clone());
+        let depth_replicas = web::Data::new(system.depth_replicas.clone());
+        let metrics = web::Data::new(metrics);
+        Ok(HttpApp { state, core, view, metrics, listing, depth_replicas })
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
@@ -72,11 +76,14 @@ impl HttpApp {
         config
             .app_data(self.core.clone())
             .app_data(self.metrics.clone())
+            .app_data(self.listing.clone())
+            .app_data(self.depth_replicas.clone())
             .route("/metrics", web::get().to(metrics_text));
         configure_public(config, self.state.clone());
         configure_market_data(config, self.view.clone());
         configure_admin(config);
         configure_trading(config);
+        configure_reference(config);
     }
 }
 

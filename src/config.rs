@@ -11,9 +11,12 @@ use exchange_actors::book::{BookCapacity, BookLimits};
 use exchange_actors::model::SymbolSpec;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[server]`; absent = its defaults.
+    #[serde(default)]
+    pub server: ServerConfig,
     pub book: BookConfig,
     pub accounts: AccountsConfig,
     /// Asset code -> decimal places of its ledger amounts.
@@ -21,13 +24,26 @@ pub struct Config {
     pub symbols: Vec<SymbolSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where the HTTP API listens; `EXCHANGE_LISTEN` overrides it.
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: crate::server::LISTEN_DEFAULT.to_owned() }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsConfig {
     pub shards: u16,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BookConfig {
     pub orders_max: u32,
@@ -47,7 +63,7 @@ impl BookConfig {
 
 /// A market ready to open: its spec, the integer limits its book enforces, and its ledger
 /// units.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Market {
     pub spec: SymbolSpec,
     pub limits: BookLimits,
@@ -63,13 +79,19 @@ impl Config {
 
     /// Every configured symbol, validated; the first invalid one is the error.
     pub fn markets(&self) -> anyhow::Result<Vec<Market>> {
+        self.markets_of(&self.symbols)
+    }
+
+    /// `specs` as markets under this configuration's assets and capacity, validated; the
+    /// first invalid one is the error.
+    pub fn markets_of(&self, specs: &[SymbolSpec]) -> anyhow::Result<Vec<Market>> {
         anyhow::ensure!(
             (1..=SHARD_COUNT_MAX).contains(&self.accounts.shards),
             "accounts.shards must be 1..={SHARD_COUNT_MAX}, got {}",
             self.accounts.shards
         );
         let mut seen = std::collections::BTreeSet::new();
-        self.symbols
+        specs
             .iter()
             .map(|spec| {
                 anyhow::ensure!(
@@ -77,18 +99,23 @@ impl Config {
                     "symbol {} is defined twice",
                     spec.symbol
                 );
-                let limits = BookLimits::from_spec(spec, self.book.capacity())
-                    .with_context(|| format!("symbol {}", spec.symbol))?;
-                let scale = |asset: &str| {
-                    self.assets.get(asset).copied().with_context(|| {
-                        format!("symbol {}: asset {asset} has no scale in [assets]", spec.symbol)
-                    })
-                };
-                let ledger =
-                    MarketSpec::new(spec, scale(&spec.base_asset)?, scale(&spec.quote_asset)?)
-                        .with_context(|| format!("symbol {}", spec.symbol))?;
-                Ok(Market { spec: spec.clone(), limits, ledger })
+                self.market(spec)
             })
             .collect()
+    }
+
+    /// One symbol as a market: its spec checked against the book's capacity and the scales
+    /// of its assets.
+    pub fn market(&self, spec: &SymbolSpec) -> anyhow::Result<Market> {
+        let limits = BookLimits::from_spec(spec, self.book.capacity())
+            .with_context(|| format!("symbol {}", spec.symbol))?;
+        let scale = |asset: &str| {
+            self.assets.get(asset).copied().with_context(|| {
+                format!("symbol {}: asset {asset} has no scale in [assets]", spec.symbol)
+            })
+        };
+        let ledger = MarketSpec::new(spec, scale(&spec.base_asset)?, scale(&spec.quote_asset)?)
+            .with_context(|| format!("symbol {}", spec.symbol))?;
+        Ok(Market { spec: spec.clone(), limits, ledger })
     }
 }

@@ -78,17 +78,27 @@ async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
 
 async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Result<()> {
     init_tracing();
-    let system = exchange::system::ExchangeSystem::start(&config, &database.database_url).await?;
+    let settings = exchange::settings::ServeSettings::resolve(
+        |name| std::env::var(name).ok(),
+        &config.server.listen,
+        exchange::server::generate_admin_token,
+    );
+    // Before the system starts: the bus counts reconnects and publishes from its first moment.
+    let metrics = exchange::api::metrics::install_prometheus()?;
+    let database_url = &database.database_url;
+    let system =
+        exchange::system::ExchangeSystem::start_with_bus(&config, database_url, &settings.bus())
+            .await?;
     tracing::info!(
         symbols = system.markets.len(),
         shards = system.shards.len(),
-        database = %exchange::system::redact(&database.database_url),
+        database = %exchange::system::redact(database_url),
         "exchange running"
     );
-    let settings = exchange::settings::ServeSettings::resolve(
-        |name| std::env::var(name).ok(),
-        exchange::server::generate_admin_token,
-    );
+    if let exchange::bus::BusSettings::Amqp { url, exchange } = settings.bus() {
+        let url = exchange::system::redact(&url);
+        println!("events go through RabbitMQ at {url}, exchange {exchange}");
+    }
     for notice in settings.notices() {
         println!("{notice}");
         tracing::warn!("{notice}");
@@ -97,7 +107,6 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         let token = &settings.admin_token;
         println!("admin token (development; set ADMIN_TOKEN to choose one): {token}");
     }
-    let metrics = exchange::api::metrics::install_prometheus()?;
     let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
     let app = exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics).await?;
     exchange::server::serve_http(app, &settings.listen).await?;

@@ -5,15 +5,19 @@
 //! without touching the process environment. `DATABASE_URL` is read by the CLI (`--database-url`,
 //! default a SQLite file under ./data).
 
-use crate::server::LISTEN_DEFAULT;
+use crate::bus::BusSettings;
+use crate::bus::amqp::EXCHANGE_DEFAULT;
 
 /// What `serve` runs with, beyond the configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeSettings {
-    /// `EXCHANGE_LISTEN`, default [`LISTEN_DEFAULT`].
+    /// `EXCHANGE_LISTEN`, else the configuration's `[server] listen`.
     pub listen: String,
-    /// `AMQP_URL` when set. No RabbitMQ adapter exists yet: the in-process bus is used.
+    /// `AMQP_URL` when set: events go through RabbitMQ instead of the in-process bus.
     pub amqp_url: Option<String>,
+    /// `AMQP_EXCHANGE`, default [`EXCHANGE_DEFAULT`]: the topic exchange (and the prefix of
+    /// the queues) used on the broker.
+    pub amqp_exchange: String,
     /// `REDIS_URL` when set. No Redis adapter exists yet: nothing is cached outside the process.
     pub redis_url: Option<String>,
     /// `ADMIN_TOKEN`, or a generated one when unset or empty (development).
@@ -22,9 +26,11 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
-    /// The settings `lookup` (an environment) gives; `generate` makes an admin token.
+    /// The settings `lookup` (an environment) gives over the configuration's `listen`;
+    /// `generate` makes an admin token.
     pub fn resolve(
         lookup: impl Fn(&str) -> Option<String>,
+        listen: &str,
         generate: impl FnOnce() -> String,
     ) -> ServeSettings {
         let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
@@ -33,11 +39,22 @@ impl ServeSettings {
             None => (generate(), true),
         };
         ServeSettings {
-            listen: set("EXCHANGE_LISTEN").unwrap_or_else(|| LISTEN_DEFAULT.to_owned()),
+            listen: set("EXCHANGE_LISTEN").unwrap_or_else(|| listen.to_owned()),
             amqp_url: set("AMQP_URL"),
+            amqp_exchange: set("AMQP_EXCHANGE").unwrap_or_else(|| EXCHANGE_DEFAULT.to_owned()),
             redis_url: set("REDIS_URL"),
             admin_token,
             admin_token_generated,
+        }
+    }
+
+    /// The bus `AMQP_URL` asks for.
+    pub fn bus(&self) -> BusSettings {
+        match &self.amqp_url {
+            Some(url) => {
+                BusSettings::Amqp { url: url.clone(), exchange: self.amqp_exchange.clone() }
+            }
+            None => BusSettings::InProcess,
         }
     }
 
@@ -45,13 +62,6 @@ impl ServeSettings {
     /// not ignored silently.
     pub fn notices(&self) -> Vec<String> {
         let mut notices = Vec::new();
-        if let Some(url) = &self.amqp_url {
-            notices.push(format!(
-                "AMQP_URL is set ({}) but the RabbitMQ adapter is not built yet: events use the \
-                 in-process bus",
-                crate::system::redact(url)
-            ));
-        }
         if let Some(url) = &self.redis_url {
             notices.push(format!(
                 "REDIS_URL is set ({}) but the Redis adapter is not built yet: nothing is cached \
@@ -72,7 +82,11 @@ mod tests {
     fn resolve(pairs: &[(&str, &str)]) -> ServeSettings {
         let env: BTreeMap<String, String> =
             pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
-        ServeSettings::resolve(|name| env.get(name).cloned(), || "generated".to_owned())
+        ServeSettings::resolve(
+            |name| env.get(name).cloned(),
+            crate::server::LISTEN_DEFAULT,
+            || "generated".to_owned(),
+        )
     }
 
     #[test]
@@ -80,13 +94,14 @@ mod tests {
         let settings = resolve(&[]);
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!((settings.amqp_url.as_deref(), settings.redis_url.as_deref()), (None, None));
+        assert_eq!(settings.bus(), BusSettings::InProcess);
         assert_eq!(settings.admin_token, "generated");
         assert!(settings.admin_token_generated);
         assert!(settings.notices().is_empty());
     }
 
     #[test]
-    fn the_environment_overrides_and_unbuilt_adapters_are_announced() {
+    fn the_environment_overrides_and_the_unbuilt_adapter_is_announced() {
         let settings = resolve(&[
             ("EXCHANGE_LISTEN", "0.0.0.0:9000"),
             ("ADMIN_TOKEN", "chosen"),
@@ -98,11 +113,26 @@ mod tests {
             (settings.admin_token.as_str(), settings.admin_token_generated),
             ("chosen", false)
         );
+        let amqp = BusSettings::Amqp {
+            url: "amqp://user:secret@127.0.0.1:5672/%2f".to_owned(),
+            exchange: EXCHANGE_DEFAULT.to_owned(),
+        };
+        assert_eq!(settings.bus(), amqp);
         let notices = settings.notices();
-        assert_eq!(notices.len(), 2);
-        assert!(notices[0].contains("RabbitMQ adapter is not built yet"), "{notices:?}");
-        assert!(!notices[0].contains("secret"), "the password is redacted: {notices:?}");
-        assert!(notices[1].contains("Redis adapter is not built yet"), "{notices:?}");
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].contains("Redis adapter is not built yet"), "{notices:?}");
+    }
+
+    #[test]
+    fn the_configured_listen_address_applies_unless_the_environment_sets_one() {
+        let generated = || "generated".to_owned();
+        let unset = ServeSettings::resolve(|_| None, "127.0.0.1:9100", generated);
+        assert_eq!(unset.listen, "127.0.0.1:9100");
+        let set = |name: &str| (name == "EXCHANGE_LISTEN").then(|| "127.0.0.1:9200".to_owned());
+        assert_eq!(
+            ServeSettings::resolve(set, "127.0.0.1:9100", generated).listen,
+            "127.0.0.1:9200"
+        );
     }
 
     #[test]

@@ -10,45 +10,82 @@ use anyhow::Context as _;
 use exchange_actors::account::MarketSpec;
 use exchange_actors::account::actor::{AccountShard, ShardPorts};
 use exchange_actors::book::actor::{BookPorts, BookSettings};
-use exchange_actors::market::actor::MarketData;
+use exchange_actors::market::actor::{DepthReplicas, MarketData};
 use exchange_actors::model::{AccountId, SymbolCode};
-use exchange_actors::ports::{Clock, SystemClock};
+use exchange_actors::ports::{Clock, EventBus, SystemClock};
 use exchange_actors::supervisor::{
     BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
 };
 
-use crate::bus::InProcessBus;
+use crate::api::{ApiMarkets, SharedMarkets};
+use crate::bus::{AmqpBus, BusSettings, InProcessBus};
 use crate::config::{Config, Market};
 use crate::history;
+use crate::listing::{ListingPorts, SymbolListing, current_specs, listed_specs};
 use crate::store::Store;
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
 
 #[derive(Debug)]
 pub struct ExchangeSystem {
     pub store: Store,
-    pub bus: Arc<InProcessBus>,
+    pub bus: Arc<dyn EventBus>,
     pub directory: Arc<BookDirectory>,
     pub supervisor: Addr<Supervisor>,
     pub shard_supervisor: Addr<ShardSupervisor>,
     pub shards: Arc<ShardDirectory>,
+    /// The markets open at start (listed ones included), with the spec they were listed with.
     pub markets: BTreeMap<SymbolCode, Market>,
+    /// The markets as clients see them now (current terms; symbols listed since start).
+    pub api_markets: Arc<SharedMarkets>,
+    pub listing: Arc<SymbolListing>,
     pub market_data: Addr<MarketData>,
+    /// Every symbol's depth, rebuilt from the bus; REST depth reads it.
+    pub depth_replicas: Addr<DepthReplicas>,
 }
 
 impl ExchangeSystem {
-    /// Connects to `database_url`, migrates, and starts every actor from the journal.
+    /// Connects to `database_url`, migrates, and starts every actor from the journal, on the
+    /// in-process bus.
     pub async fn start(config: &Config, database_url: &str) -> anyhow::Result<ExchangeSystem> {
+        Self::start_with_bus(config, database_url, &BusSettings::InProcess).await
+    }
+
+    /// [`ExchangeSystem::start`] on the bus `bus` says.
+    pub async fn start_with_bus(
+        config: &Config,
+        database_url: &str,
+        bus: &BusSettings,
+    ) -> anyhow::Result<ExchangeSystem> {
         let store = Store::connect(database_url)
             .await
             .with_context(|| format!("connecting to {}", redact(database_url)))?;
         store.migrate().await.context("running migrations")?;
-        Self::start_on(config, store).await
+        Self::start_on_with_bus(config, store, bus).await
     }
 
-    /// Starts the actors on an already migrated store.
+    /// Starts the actors on an already migrated store, on the in-process bus.
     pub async fn start_on(config: &Config, store: Store) -> anyhow::Result<ExchangeSystem> {
-        let markets: BTreeMap<SymbolCode, Market> =
-            config.markets()?.into_iter().map(|market| (market.ledger.symbol, market)).collect();
-        let bus = InProcessBus::new();
+        Self::start_on_with_bus(config, store, &BusSettings::InProcess).await
+    }
+
+    /// Starts the actors on an already migrated store and the bus `bus` says. The AMQP bus's
+    /// tasks run on the runtime calling this, which must outlive the system.
+    pub async fn start_on_with_bus(
+        config: &Config,
+        store: Store,
+        bus: &BusSettings,
+    ) -> anyhow::Result<ExchangeSystem> {
+        let specs = listed_specs(config, &store, SystemClock.now_ns() / NANOS_PER_MILLI)
+            .await
+            .context("listing the configured symbols")?;
+        let markets: BTreeMap<SymbolCode, Market> = config
+            .markets_of(&specs)?
+            .into_iter()
+            .map(|market| (market.ledger.symbol, market))
+            .collect();
+        let symbols = markets.keys().map(|symbol| symbol.to_string()).collect();
+        let bus = start_bus(bus, symbols, &store).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = BookDirectory::new();
         let book_ports =
@@ -87,6 +124,22 @@ impl ExchangeSystem {
                 .await
                 .context("starting the history writer")?;
         let market_data = history.market_data;
+        let depth_replicas = DepthReplicas::start(bus.as_ref(), directory.clone());
+        let open: Vec<Market> = markets.values().cloned().collect();
+        let api_markets = SharedMarkets::new(ApiMarkets::new(
+            current_specs(&open, &directory).await.context("reading the books' terms")?,
+        ));
+        let listing = Arc::new(SymbolListing::new(
+            Arc::new(config.clone()),
+            ListingPorts {
+                store: store.clone(),
+                books: directory.clone(),
+                supervisor: supervisor.clone(),
+                shard_supervisor: shard_supervisor.clone(),
+                history: history.listings,
+                markets: api_markets.clone(),
+            },
+        ));
         Ok(ExchangeSystem {
             store,
             bus,
@@ -95,13 +148,33 @@ impl ExchangeSystem {
             shard_supervisor,
             shards,
             markets,
+            api_markets,
+            listing,
             market_data,
+            depth_replicas,
         })
     }
 
     /// The shard that owns `account`.
     pub fn shard(&self, account: AccountId) -> Addr<AccountShard> {
         self.shards.shard(account)
+    }
+}
+
+async fn start_bus(
+    settings: &BusSettings,
+    symbols: Vec<String>,
+    store: &Store,
+) -> anyhow::Result<Arc<dyn EventBus>> {
+    match settings {
+        BusSettings::InProcess => Ok(InProcessBus::new()),
+        BusSettings::Amqp { url, exchange } => {
+            let bus = AmqpBus::start(url, exchange, symbols, store.clone())
+                .await
+                .context("starting the AMQP bus")?;
+            tracing::info!(url = %redact(url), %exchange, "events go through RabbitMQ");
+            Ok(bus)
+        }
     }
 }
 

@@ -35,6 +35,7 @@ enum Access {
 const ORDER: &str = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=40000";
 const BATCH: &str = r#"batchOrders=[{"symbol":"BTCUSDT","side":"SELL","type":"LIMIT","timeInForce":"GTC","quantity":"0.01","price":"60000"}]"#;
 const TRANSFER: &str = "accountId=1&asset=USDT&amount=10";
+const SYMBOL: &str = "symbol=ETHBTC&baseAsset=ETH&quoteAsset=BTC&tickSize=0.00001&minPrice=0.00001&maxPrice=100&stepSize=0.001&minQty=0.001&maxQty=10000&minNotional=0.0001&maxNotional=1000&priceBandBps=0&makerFeeRate=0&takerFeeRate=0.001&makerFeeFloor=0";
 
 /// Every route the application serves (`{id}` is replaced by a random path segment), with the
 /// parameters of a valid request that cases start from, so the random edits reach past the
@@ -45,6 +46,8 @@ const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/api/v3/exchangeInfo", Access::Public, "symbol=BTCUSDT"),
     ("GET", "/api/v3/depth", Access::Public, "symbol=BTCUSDT&limit=5"),
     ("GET", "/metrics", Access::Public, ""),
+    ("GET", "/openapi.json", Access::Public, ""),
+    ("GET", "/docs", Access::Public, ""),
     ("GET", "/api/v3/trades", Access::Public, "symbol=BTCUSDT&limit=5"),
     ("GET", "/api/v3/aggTrades", Access::Public, "symbol=BTCUSDT&limit=5"),
     ("GET", "/api/v3/klines", Access::Public, "symbol=BTCUSDT&interval=1m&limit=5"),
@@ -70,6 +73,8 @@ const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/admin/accounts/{id}", Access::Admin, ""),
     ("POST", "/admin/deposits", Access::Admin, TRANSFER),
     ("POST", "/admin/withdrawals", Access::Admin, TRANSFER),
+    ("POST", "/admin/symbols", Access::Admin, SYMBOL),
+    ("PUT", "/admin/symbols/{id}", Access::Admin, "takerFeeRate=0.002&minQty=0.001"),
 ];
 
 /// Whitespace-separated.

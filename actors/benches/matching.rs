@@ -18,8 +18,9 @@ use exchange_actors::book::{
     BookCapacity, BookLimits, EngineOutput, MatchingEngine, ORDER_ID_SHARD_BITS,
 };
 use exchange_actors::model::{
-    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, Notional, OrderId,
-    OrderQuantity, OrderType, PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
+    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, FeeRate,
+    MarketTerms, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
+    SelfTradePrevention, Side, TimeInForce,
 };
 
 const MID_TICKS: i64 = 1_000_000;
@@ -38,13 +39,17 @@ const DEEP_QTY_LOTS: u64 = 1 << 40;
 
 fn limits() -> BookLimits {
     BookLimits {
-        min_price: Price(1),
-        max_price: Price(1 << 40),
-        min_qty: Qty(1),
-        max_qty: Qty(1 << 42),
-        min_notional: Notional(1),
-        max_notional: Notional(i128::MAX),
-        price_band_bps: 0,
+        terms: MarketTerms {
+            min_price: Price(1),
+            max_price: Price(1 << 40),
+            min_qty: Qty(1),
+            max_qty: Qty(1 << 42),
+            min_notional: Notional(1),
+            max_notional: Notional(i128::MAX),
+            price_band_bps: 0,
+            maker_fee: FeeRate::ZERO,
+            taker_fee: FeeRate::ZERO,
+        },
         capacity: BookCapacity {
             orders_max: 1_000_000,
             account_orders_max: 1_000_000,

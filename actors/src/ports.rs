@@ -161,7 +161,7 @@ impl EventBatch {
 /// subscriber keeps a watermark per symbol, drops what it has seen, and on a gap reads the
 /// missing events from the journal ([`Journal::book_events_after`]). Publishing never blocks
 /// the publisher.
-pub trait EventBus: Send + Sync + 'static {
+pub trait EventBus: std::fmt::Debug + Send + Sync + 'static {
     fn publish(&self, batch: EventBatch);
 
     /// A new subscription named `consumer`, receiving every batch published from now on

@@ -165,7 +165,13 @@ impl Exchange {
         }
         let specs: BTreeMap<_, _> =
             markets.iter().map(|(symbol, market)| (*symbol, market.spec)).collect();
-        let shards = (0..SHARDS).map(|index| AccountState::new(index, specs.clone())).collect();
+        let shards = (0..SHARDS)
+            .map(|index| {
+                let mut shard = AccountState::new(index, specs.clone());
+                shard.set_shard_count(SHARDS);
+                shard
+            })
+            .collect();
         Exchange {
             dbs: (0..SHARDS).map(|_| Db::default()).collect(),
             shards,

@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use exchange_actors::book::{BookCapacity, BookLimits, BookSnapshot, EngineOutput, MatchingEngine};
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookEvent, BookInput, ClientOrderId, EventKind,
-    ExpireReason, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
-    RejectReason, SelfTradePrevention, Side, SpendLimit, TimeInForce, TradeExecuted,
+    ExpireReason, FeeRate, MarketTerms, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder,
+    Price, Qty, RejectReason, SelfTradePrevention, Side, SpendLimit, TimeInForce, TradeExecuted,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -290,7 +290,7 @@ fn band_of(
         Some(_) => before.reference_price,
         None => before.reference_price.or(best_opposite),
     }?;
-    let bps = i64::from(engine.limits().price_band_bps);
+    let bps = i64::from(engine.limits().terms.price_band_bps);
     let width = reference.0 * bps / 10_000;
     (bps > 0).then_some((Price(reference.0 - width), Price(reference.0 + width)))
 }
@@ -512,6 +512,7 @@ fn label_outcome(
         BookCommand::CancelAll(_) => "cancel all",
         BookCommand::Amend(_) => "amend",
         BookCommand::SetReferencePrice(_) => "reference",
+        BookCommand::SetTerms(_) => "terms",
     };
     seen.insert(format!("{kind} {result:?}"));
     for (_, reason) in &out.cancel_failures {
@@ -623,13 +624,17 @@ fn label_spend_limit(
 #[test]
 fn amend_refuses_a_bad_price_like_place_does() {
     let limits = BookLimits {
-        min_price: Price(1),
-        max_price: Price(1_000),
-        min_qty: Qty(1),
-        max_qty: Qty(50),
-        min_notional: Notional(150),
-        max_notional: Notional(4_000),
-        price_band_bps: 500,
+        terms: MarketTerms {
+            min_price: Price(1),
+            max_price: Price(1_000),
+            min_qty: Qty(1),
+            max_qty: Qty(50),
+            min_notional: Notional(150),
+            max_notional: Notional(4_000),
+            price_band_bps: 500,
+            maker_fee: FeeRate::ZERO,
+            taker_fee: FeeRate::ZERO,
+        },
         capacity: BookCapacity::default(),
     };
     let place = |order_id, price| {

@@ -12,8 +12,9 @@ use std::cell::Cell;
 
 use exchange_actors::book::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
 use exchange_actors::model::{
-    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, Notional, OrderId,
-    OrderQuantity, OrderType, PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
+    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, FeeRate,
+    MarketTerms, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
+    SelfTradePrevention, Side, TimeInForce,
 };
 
 struct CountingAllocator;
@@ -179,13 +180,17 @@ impl Workload {
 #[test]
 fn steady_state_matching_allocates_nothing() {
     let limits = BookLimits {
-        min_price: Price(1),
-        max_price: Price(1_000_000),
-        min_qty: Qty(1),
-        max_qty: Qty(1_000_000),
-        min_notional: Notional(1),
-        max_notional: Notional(1 << 50),
-        price_band_bps: 2_000,
+        terms: MarketTerms {
+            min_price: Price(1),
+            max_price: Price(1_000_000),
+            min_qty: Qty(1),
+            max_qty: Qty(1_000_000),
+            min_notional: Notional(1),
+            max_notional: Notional(1 << 50),
+            price_band_bps: 2_000,
+            maker_fee: FeeRate::ZERO,
+            taker_fee: FeeRate::ZERO,
+        },
         capacity: BookCapacity {
             orders_max: 100_000,
             account_orders_max: 10_000,

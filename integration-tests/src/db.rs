@@ -82,12 +82,6 @@ impl Drop for TestDatabase {
                 let _ignored = admin.execute_unprepared(&sql).await;
             }
         };
-        let _ignored = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|runtime| runtime.block_on(drop_database))
-        })
-        .join();
+        crate::block_on_own_runtime(drop_database);
     }
 }

@@ -27,8 +27,14 @@ impl ExchangeProcess {
     /// Starts the binary on `database_url`, listening on 127.0.0.1 port 0, and waits for the
     /// `listening on ADDR` line.
     pub fn start(database_url: &str) -> ExchangeProcess {
+        Self::start_with_env(database_url, &[])
+    }
+
+    /// [`ExchangeProcess::start`] with `environment` (name, value) set as well.
+    pub fn start_with_env(database_url: &str, environment: &[(&str, &str)]) -> ExchangeProcess {
         let mut child = Command::new(exchange_binary())
             .arg("serve")
+            .envs(environment.iter().copied())
             .current_dir(workspace_root())
             .env_remove("EXCHANGE_CONFIG")
             .env("EXCHANGE_LISTEN", "127.0.0.1:0")
@@ -274,10 +280,15 @@ impl HttpClient {
 
     /// `GET /metrics`: every `exchange_auth_failures_total` series by its `reason`.
     pub fn auth_failures(&self) -> BTreeMap<String, u64> {
+        auth_failure_counts(&self.metrics_text())
+    }
+
+    /// `GET /metrics` as Prometheus text.
+    pub fn metrics_text(&self) -> String {
         let response =
             self.client.get(format!("{}/metrics", self.base)).send().expect("GET /metrics");
         assert_eq!(response.status().as_u16(), 200);
-        auth_failure_counts(&response.text().expect("metrics text"))
+        response.text().expect("metrics text")
     }
 }
 

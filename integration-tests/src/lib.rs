@@ -1,7 +1,9 @@
 //! Helpers shared by the black-box tests: find (or build) the real `exchange` binary and run
 //! it from the workspace root, as an operator would.
 
+pub mod amqp;
 pub mod db;
+pub mod history_rows;
 pub mod http;
 pub mod ledger_checks;
 pub mod system;
@@ -61,6 +63,18 @@ fn is_crate_variable(name: &str) -> bool {
 /// not part of the restart path being measured.
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
+}
+
+/// Runs `future` to completion on a new runtime in a thread of its own: for clean-ups in
+/// `Drop`, where the test's runtime may be gone or may not be blocked on.
+pub fn block_on_own_runtime(future: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ignored = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|runtime| runtime.block_on(future))
+    })
+    .join();
 }
 
 /// Runs `exchange <args>` from the workspace root and returns its output.

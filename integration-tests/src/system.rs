@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use exchange::bus::BusSettings;
 use exchange::config::Config;
 use exchange::system::ExchangeSystem;
 use exchange_actors::account::PlaceRequest;
@@ -32,10 +33,16 @@ pub struct TestExchange {
 
 impl TestExchange {
     pub async fn start(backend: Backend) -> TestExchange {
+        TestExchange::start_with_bus(backend, &BusSettings::InProcess).await
+    }
+
+    /// On the bus `bus` says (RabbitMQ: its tasks run on the calling runtime).
+    pub async fn start_with_bus(backend: Backend, bus: &BusSettings) -> TestExchange {
         let database = TestDatabase::create(backend).await;
-        let system = ExchangeSystem::start_on(&default_config(), database.store().await)
-            .await
-            .expect("exchange starts");
+        let system =
+            ExchangeSystem::start_on_with_bus(&default_config(), database.store().await, bus)
+                .await
+                .expect("exchange starts");
         TestExchange { system, database }
     }
 

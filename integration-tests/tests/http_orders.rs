@@ -83,10 +83,15 @@ fn unknown_foreign_and_ended_orders_get_binances_codes_and_change_nothing() {
     assert_eq!(order_status(&client, &alice, resting), "NEW");
     client.expect_balance(&alice, "USDT", ("900.00000000", "100.00000000"));
 
-    let (status, canceled) = client.signed(&alice, Method::DELETE, "/api/v3/order", &foreign);
+    // The cancel's own id (Binance's newClientOrderId of DELETE order) is its clientOrderId;
+    // origClientOrderId is the order's.
+    let with_cancel_id = format!("{foreign}&newClientOrderId=cancel-7");
+    let (status, canceled) =
+        client.signed(&alice, Method::DELETE, "/api/v3/order", &with_cancel_id);
     assert_eq!(status, 200, "{canceled}");
     assert_eq!(canceled["status"], "CANCELED");
-    assert_eq!(canceled["origClientOrderId"], canceled["clientOrderId"]);
+    assert_eq!(canceled["clientOrderId"], "cancel-7");
+    assert!(canceled["origClientOrderId"].as_str().is_some_and(|id| id.starts_with("auto:")));
     assert!(canceled["transactTime"].is_u64(), "{canceled}");
     // Already canceled: a cancel is -2011, a query still finds it.
     let again = client.signed(&alice, Method::DELETE, "/api/v3/order", &foreign);
@@ -194,7 +199,7 @@ fn cancel_replace_in_both_modes() {
 
     // The new order needs the funds the canceled one held (550 of 600, 500 held).
     let params = format!(
-        "cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId={first}&quantity=0.011&price=50000&newOrderRespType=RESULT"
+        "cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId={first}&cancelNewClientOrderId=replace-1&quantity=0.011&price=50000&newOrderRespType=RESULT"
     );
     let (status, replaced) = cancel_replace(&client, &alice, &params);
     assert_eq!(status, 200, "{replaced}");
@@ -202,6 +207,7 @@ fn cancel_replace_in_both_modes() {
     assert_eq!(replaced["newOrderResult"], "SUCCESS");
     assert_eq!(replaced["cancelResponse"]["orderId"], first);
     assert_eq!(replaced["cancelResponse"]["status"], "CANCELED");
+    assert_eq!(replaced["cancelResponse"]["clientOrderId"], "replace-1");
     assert_eq!(replaced["newOrderResponse"]["status"], "NEW");
     assert_eq!(replaced["newOrderResponse"]["origQty"], "0.01100");
     let second = order_id(&replaced["newOrderResponse"]);
@@ -345,4 +351,34 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+#[test]
+fn cancel_all_answers_each_order_with_binances_cancel_fields() {
+    let (_directory, _server, client) = fresh_exchange();
+    let alice = client.funded_trader("USDT", "1000");
+    let first = order_id(&place(
+        &client,
+        &alice,
+        &format!("{}&newClientOrderId=mm-1", limit_buy("10000", "0.01")),
+    ));
+    let second = order_id(&place(&client, &alice, &limit_buy("9000", "0.01")));
+    let (status, answer) =
+        client.signed(&alice, Method::DELETE, "/api/v3/openOrders", "symbol=BTCUSDT");
+    assert_eq!(status, 200, "{answer}");
+    let canceled = answer.as_array().expect("a list");
+    let mut ids: Vec<u64> = canceled.iter().map(order_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [first, second]);
+    for order in canceled {
+        assert_eq!(order["status"], "CANCELED", "{order}");
+        assert!(order["transactTime"].is_u64(), "{order}");
+        let cancel_id = order["clientOrderId"].as_str().expect("clientOrderId");
+        assert_eq!(cancel_id.len(), 22, "a generated cancel id: {order}");
+        assert_ne!(order["origClientOrderId"], order["clientOrderId"], "{order}");
+    }
+    let mm = canceled.iter().find(|order| order_id(order) == first).expect("first");
+    assert_eq!(mm["origClientOrderId"], "mm-1");
+    assert!(open_order_ids(&client, &alice).is_empty());
+    client.expect_balance(&alice, "USDT", ("1000.00000000", "0.00000000"));
 }

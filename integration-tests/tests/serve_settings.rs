@@ -1,6 +1,7 @@
-//! `exchange serve` reads its environment: AMQP_URL and REDIS_URL, set while their adapters do
-//! not exist yet, are announced at start (never ignored silently, the password redacted), and
-//! an unset ADMIN_TOKEN is generated and printed; EXCHANGE_LISTEN picks the address.
+//! `exchange serve` reads its environment: AMQP_URL selects the RabbitMQ bus (said at start,
+//! the password redacted; serve starts even when the broker refuses it, and retries), REDIS_URL,
+//! set while its adapter does not exist yet, is announced at start (never ignored silently),
+//! and an unset ADMIN_TOKEN is generated and printed; EXCHANGE_LISTEN picks the address.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
@@ -9,7 +10,7 @@ use integration_tests::http::sqlite_url;
 use integration_tests::{exchange_binary, workspace_root};
 
 #[test]
-fn serve_announces_unbuilt_adapters_and_a_generated_admin_token() {
+fn serve_announces_its_bus_an_unbuilt_adapter_and_a_generated_admin_token() {
     let directory = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(exchange_binary())
         .arg("serve")
@@ -19,6 +20,7 @@ fn serve_announces_unbuilt_adapters_and_a_generated_admin_token() {
         .env("EXCHANGE_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", sqlite_url(&directory))
         .env("AMQP_URL", "amqp://guest:hunter2@127.0.0.1:5672/%2f")
+        .env("AMQP_EXCHANGE", "serve-settings-test")
         .env("REDIS_URL", "redis://127.0.0.1:6379")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -39,7 +41,9 @@ fn serve_announces_unbuilt_adapters_and_a_generated_admin_token() {
     let printed = printed.join("\n");
     assert!(printed.contains("listening on 127.0.0.1:"), "{printed}");
     assert!(
-        printed.contains("AMQP_URL is set (amqp://guest:***@127.0.0.1:5672/%2f) but the RabbitMQ adapter is not built yet"),
+        printed.contains(
+            "events go through RabbitMQ at amqp://guest:***@127.0.0.1:5672/%2f, exchange serve-settings-test"
+        ),
         "{printed}"
     );
     assert!(printed.contains("REDIS_URL is set (redis://127.0.0.1:6379) but the Redis adapter"));

@@ -10,6 +10,8 @@ pub mod m20261121_000001_journal;
 pub mod m20261121_000002_admin;
 pub mod m20261121_000003_shard_batches;
 pub mod m20261121_000004_trades;
+pub mod m20261121_000005_symbols;
+pub mod m20261121_000006_order_lookups;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_admin::Migration),
             Box::new(m20261121_000003_shard_batches::Migration),
             Box::new(m20261121_000004_trades::Migration),
+            Box::new(m20261121_000005_symbols::Migration),
+            Box::new(m20261121_000006_order_lookups::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! The operator's routes under `/admin`, guarded by the `X-Admin-Token` header (compared in
-//! constant time; 401 otherwise): open accounts with API keys, deposit, withdraw, read balances.
+//! constant time; 401 otherwise): open accounts with API keys, deposit, withdraw, read balances,
+//! list symbols and change their filters and fees (`admin_symbols.rs`).
 //!
 //! Every action that changes something is audited twice in the append-only `admin_audit`
 //! table: its request before it runs (an action that cannot be audited does not run) and its
@@ -14,11 +15,14 @@ use rand::Rng as _;
 use rand::distributions::Alphanumeric;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::admin_symbols::{change_symbol, list_symbol};
 use super::core::{TradingCore, mailbox_error, shard_error};
 use super::errors::{ApiError, code};
 use super::keys::ApiCredential;
 use super::metrics::{ADMIN_TOKEN_MISSING, ADMIN_TOKEN_WRONG, count_auth_failure};
+use super::openapi::{AdminAccountBody, ErrorBody, UNAVAILABLE, refused};
 use super::render;
 use crate::store::{AuditRecord, StoredApiKey};
 
@@ -45,11 +49,13 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
         .route("/admin/accounts", web::post().to(open_account))
         .route("/admin/accounts/{id}", web::get().to(account))
         .route("/admin/deposits", web::post().to(deposit))
-        .route("/admin/withdrawals", web::post().to(withdraw));
+        .route("/admin/withdrawals", web::post().to(withdraw))
+        .route("/admin/symbols", web::post().to(list_symbol))
+        .route("/admin/symbols/{symbol}", web::put().to(change_symbol));
 }
 
 /// Refuses (401, counted) a request without the admin token.
-fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError> {
+pub(super) fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError> {
     let reason = match request.headers().get(ADMIN_TOKEN_HEADER) {
         Some(token) if core.is_admin(token.as_bytes()) => return Ok(()),
         Some(_) => ADMIN_TOKEN_WRONG,
@@ -59,21 +65,21 @@ fn check_admin(request: &HttpRequest, core: &TradingCore) -> Result<(), ApiError
     Err(ApiError::new(StatusCode::UNAUTHORIZED, code::REJECTED_MBX_KEY, "Invalid admin token."))
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     let since_epoch =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// An admin action being audited: appends its request now, its outcome at [`Audit::finish`].
-struct Audit<'a> {
+pub(super) struct Audit<'a> {
     core: &'a TradingCore,
     action: &'static str,
     subject: String,
 }
 
 impl<'a> Audit<'a> {
-    async fn start(
+    pub(super) async fn start(
         core: &'a TradingCore,
         action: &'static str,
         subject: String,
@@ -100,7 +106,7 @@ impl<'a> Audit<'a> {
 
     /// Records how the action ended; the action's own answer wins over an audit failure (it
     /// has happened), which is logged.
-    async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    pub(super) async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
             Err(error) => format!("refused {}: {}", error.code(), error.msg()),
@@ -114,7 +120,8 @@ fn random_key() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(API_KEY_LEN).map(char::from).collect()
 }
 
-#[derive(Debug, Serialize)]
+/// A new account and its credentials (the secret is shown only here).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NewAccount {
     account_id: u64,
@@ -122,6 +129,19 @@ struct NewAccount {
     secret_key: String,
 }
 
+/// Open an account with a new API key.
+#[utoipa::path(
+    post,
+    path = "/admin/accounts",
+    tag = "admin",
+    request_body(content = Object, description = "An empty JSON object.", example = json!({})),
+    responses(
+        (status = 200, description = "The account and its key.", body = NewAccount),
+        (status = 401, description = refused(&[&[code::REJECTED_MBX_KEY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("adminToken" = []))
+)]
 async fn open_account(
     request: HttpRequest,
     core: web::Data<TradingCore>,
@@ -159,18 +179,22 @@ async fn open_with_key(core: &TradingCore, account_id: AccountId) -> Result<NewA
     Ok(NewAccount { account_id: account_id.0, api_key: key.api_key, secret_key: key.secret })
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+/// A deposit or withdrawal: a ledger entry between the account and the outside.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TransferBody {
     account_id: u64,
     asset: String,
+    /// A positive decimal with at most the asset's decimal places.
     amount: String,
+    /// The operator's reference of the transfer (default 0).
     #[serde(default)]
     reference: u64,
 }
 
-#[derive(Debug, Serialize)]
-struct BalanceBody {
+/// One asset's balance: available (`free`) and held by open orders (`locked`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct BalanceBody {
     asset: String,
     free: String,
     locked: String,
@@ -241,6 +265,21 @@ async fn move_funds(
     Ok(balance_body(&body.asset, balance, scale))
 }
 
+/// Deposit into an account.
+#[utoipa::path(
+    post,
+    path = "/admin/deposits",
+    tag = "admin",
+    request_body = TransferBody,
+    responses(
+        (status = 200, description = "The asset's balance after the deposit.", body = BalanceBody),
+        (status = 400, description = refused(&[&[code::INVALID_PARAMETER, code::BAD_PRECISION]]),
+            body = ErrorBody),
+        (status = 401, description = refused(&[&[code::REJECTED_MBX_KEY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("adminToken" = []))
+)]
 async fn deposit(
     request: HttpRequest,
     core: web::Data<TradingCore>,
@@ -249,6 +288,22 @@ async fn deposit(
     transfer(request, core, body, TransferDirection::Deposit).await
 }
 
+/// Withdraw from an account (from its available balance).
+#[utoipa::path(
+    post,
+    path = "/admin/withdrawals",
+    tag = "admin",
+    request_body = TransferBody,
+    responses(
+        (status = 200, description = "The asset's balance after the withdrawal.", body = BalanceBody),
+        (status = 400, description = refused(&[&[
+            code::INVALID_PARAMETER, code::BAD_PRECISION, code::NEW_ORDER_REJECTED,
+        ]]), body = ErrorBody),
+        (status = 401, description = refused(&[&[code::REJECTED_MBX_KEY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("adminToken" = []))
+)]
 async fn withdraw(
     request: HttpRequest,
     core: web::Data<TradingCore>,
@@ -278,6 +333,21 @@ pub async fn balances(
         .collect())
 }
 
+/// An account's balances.
+#[utoipa::path(
+    get,
+    path = "/admin/accounts/{id}",
+    operation_id = "admin_account",
+    tag = "admin",
+    params(("id" = u64, Path, description = "The account id.")),
+    responses(
+        (status = 200, description = "The account's balances.", body = AdminAccountBody),
+        (status = 400, description = refused(&[&[code::INVALID_PARAMETER]]), body = ErrorBody),
+        (status = 401, description = refused(&[&[code::REJECTED_MBX_KEY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("adminToken" = []))
+)]
 async fn account(
     request: HttpRequest,
     core: web::Data<TradingCore>,

@@ -17,9 +17,11 @@ use exchange_actors::model::OrderId;
 use super::auth::Authenticated;
 use super::core::{TradingCore, mailbox_error, store_error};
 use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, HISTORY, SIGNED, SIGNED_401, UNAVAILABLE, refused};
 use super::order_view::OrderBody;
 use super::param_set::Params;
 use super::params::market;
+use super::request_schemas::SignedFields;
 use super::state::ApiState;
 use crate::store::OrderPageQuery;
 
@@ -116,12 +118,38 @@ pub fn merge_history(
     by_id.into_values().skip(skip).take(window.limit).collect()
 }
 
+/// All orders of a market: open, pending and ended.
+///
+/// With `orderId` (or `startTime`) the first `limit` orders from there up; otherwise the
+/// `limit` most recent. Oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v3/allOrders",
+    tag = "trading",
+    params(
+        ("symbol" = String, Query, description = "The market."),
+        ("orderId" = Option<u64>, Query, description = "From this order id up."),
+        ("startTime" = Option<u64>, Query, description = "Orders created at or after this time, ms."),
+        ("endTime" = Option<u64>, Query,
+            description = "Orders created at or before this time, ms (at most 24 h after startTime)."),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 500, 1 to 1000)."),
+        SignedFields,
+    ),
+    responses(
+        (status = 200, description = "The orders, oldest first.", body = Vec<OrderBody>),
+        (status = 400, description = refused(&[SIGNED, HISTORY]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 pub async fn all_orders(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let market = market(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&auth.params, &markets)?;
     let window = history_window(&auth.params)?;
     let page = OrderPageQuery {
         account_id: auth.account_id,

@@ -19,10 +19,15 @@ use serde_json::Value;
 
 use super::auth::Authenticated;
 use super::core::{TradingCore, mailbox_error, shard_error};
-use super::errors::ApiError;
+use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, ORDER, SIGNED, SIGNED_401, UNAVAILABLE, refused};
 use super::param_set::{Params, parse_whole};
 use super::params::{PlaceParams, market, place_params};
-use super::placing::{canceled_body, error_object, place_orders, placed_body, submit};
+use super::placing::{
+    CancelAnswer, NewOrderAnswer, canceled_body, error_object, generated_cancel_id, place_orders,
+    placed_body, submit,
+};
+use super::request_schemas::{BatchCancelRequest, BatchPlaceRequest};
 use super::state::{ApiMarket, ApiMarkets, ApiState};
 
 /// Most orders one `POST /api/v3/batchOrders` places.
@@ -120,7 +125,7 @@ pub fn bulk_cancel_answers(
                     let mut order = *record;
                     order.status = exchange_actors::account::OrderStatus::Canceled;
                     order.updated_ts_ns = *ts_ns;
-                    canceled_body(&order, market)
+                    canceled_body(&order, market, &generated_cancel_id())
                 }
                 _ => error_object(&ApiError::unknown_order_sent()),
             }
@@ -143,13 +148,37 @@ fn cancelable(ids: &[OrderId], known: &[Option<OrderRecord>], market: &ApiMarket
         .collect()
 }
 
+/// Place up to 100 orders (extension).
+///
+/// One message to the account's shard, in order (a repeated client id in the batch is a
+/// duplicate). Each entry is answered on its own, in request order: the order (as
+/// `POST /api/v3/order` answers it) or its refusal.
+#[utoipa::path(
+    post,
+    path = "/api/v3/batchOrders",
+    tag = "trading",
+    request_body(description = "The orders (the signature in the query string).", content(
+        (BatchPlaceRequest = "application/x-www-form-urlencoded"),
+        (BatchPlaceRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "One answer per entry, in order.", body = Vec<NewOrderAnswer>),
+        (status = 400, description = refused(&[SIGNED, &[code::INVALID_PARAMETER], ORDER]),
+            body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 429, description = refused(&[&[code::SERVER_BUSY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 pub async fn place_batch(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
     let now_ns = state.clock.now_ns();
-    let parsed = batch_place_params(&auth.params, &state.markets, auth.account_id, now_ns)?;
+    let markets = state.markets();
+    let parsed = batch_place_params(&auth.params, &markets, auth.account_id, now_ns)?;
     let requests: Vec<_> = parsed
         .iter()
         .filter_map(|entry| entry.as_ref().ok().map(|placed| placed.request))
@@ -159,15 +188,41 @@ pub async fn place_batch(
     } else {
         place_orders(&core, auth.account_id, requests).await?
     };
-    Ok(HttpResponse::Ok().json(batch_place_answers(&parsed, answers, &state.markets)))
+    Ok(HttpResponse::Ok().json(batch_place_answers(&parsed, answers, &markets)))
 }
 
+/// Cancel up to 10,000 orders of a market (extension).
+///
+/// One book command, one journal commit. Each id is answered in request order: the canceled
+/// order, or -2011 for an id this account has no open order of on this market (a repeated id
+/// is answered once as canceled, then -2011).
+#[utoipa::path(
+    delete,
+    path = "/api/v3/batchOrders",
+    tag = "trading",
+    request_body(description = "The ids (or in the query string; the signature in the query \
+        string).", content(
+        (BatchCancelRequest = "application/x-www-form-urlencoded"),
+        (BatchCancelRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "One answer per id, in order.", body = Vec<CancelAnswer>),
+        (status = 400, description = refused(&[SIGNED, &[
+            code::BAD_SYMBOL, code::INVALID_PARAMETER,
+        ]]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 429, description = refused(&[&[code::SERVER_BUSY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 pub async fn cancel_batch(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let market = market(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&auth.params, &markets)?;
     let ids = order_ids(&auth.params)?;
     let account_id = auth.account_id;
     let known = core

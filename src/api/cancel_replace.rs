@@ -12,16 +12,21 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use exchange_actors::model::{AccountId, ClientOrderId, OrderId};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Authenticated;
 use super::core::TradingCore;
 use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, ORDER, SIGNED, SIGNED_401, UNAVAILABLE, refused};
 use super::param_set::Params;
 use super::params::{CLIENT_ORDER_ID_LEGAL_RANGE, OrderRef, market, place_params};
 use super::placing::{
-    cancel_one, cancel_restriction, canceled_body, error_object, known_order, place_one,
+    CancelAnswer, NewOrderAnswer, cancel_client_order_id, cancel_one, cancel_restriction,
+    canceled_body, error_object, known_order, place_one,
 };
+use super::request_schemas::CancelReplaceRequest;
 use super::state::ApiState;
 
 /// How long the new order waits for the shard to settle the cancel (release its hold), so it
@@ -56,6 +61,38 @@ pub fn cancel_target(params: &Params) -> Result<OrderRef, ApiError> {
     }
 }
 
+/// Both results of a cancel-replace: the answer when both succeeded, `data` otherwise.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelReplaceResults {
+    /// SUCCESS or FAILURE.
+    cancel_result: &'static str,
+    /// SUCCESS, FAILURE or NOT_ATTEMPTED (STOP_ON_FAILURE after a failed cancel).
+    new_order_result: &'static str,
+    #[schema(value_type = CancelAnswer)]
+    cancel_response: Value,
+    /// null when not attempted.
+    #[schema(value_type = Option<NewOrderAnswer>)]
+    new_order_response: Option<Value>,
+}
+
+/// The answer when one half (409, -2021) or both (400, -2022) failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelReplaceFailure {
+    code: i32,
+    msg: &'static str,
+    data: CancelReplaceResults,
+}
+
+/// A 400 of cancel-replace: both halves failed, or the request was refused before either.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "a schema for the OpenAPI document; the answers are built as JSON")]
+pub enum CancelReplaceRefusal {
+    Failed(CancelReplaceFailure),
+    Refused(ErrorBody),
+}
+
 fn result_name<T>(result: &Result<T, ApiError>) -> &'static str {
     if result.is_ok() { "SUCCESS" } else { "FAILURE" }
 }
@@ -71,31 +108,32 @@ pub fn cancel_replace_answer(
 ) -> (StatusCode, Value) {
     let succeeded =
         usize::from(canceled.is_ok()) + usize::from(new_order.as_ref().is_some_and(Result::is_ok));
-    let data = json!({
-        "cancelResult": result_name(&canceled),
-        "newOrderResult": new_order.as_ref().map_or("NOT_ATTEMPTED", result_name),
-        "cancelResponse": response(canceled),
-        "newOrderResponse": new_order.map(response),
-    });
-    match succeeded {
-        2 => (StatusCode::OK, data),
+    let data = CancelReplaceResults {
+        cancel_result: result_name(&canceled),
+        new_order_result: new_order.as_ref().map_or("NOT_ATTEMPTED", result_name),
+        cancel_response: response(canceled),
+        new_order_response: new_order.map(response),
+    };
+    let (status, body) = match succeeded {
+        2 => return (StatusCode::OK, serde_json::to_value(data).unwrap_or_default()),
         1 => (
             StatusCode::CONFLICT,
-            json!({
-                "code": code::CANCEL_REPLACE_PARTIALLY_FAILED,
-                "msg": "Order cancel-replace partially failed.",
-                "data": data,
-            }),
+            CancelReplaceFailure {
+                code: code::CANCEL_REPLACE_PARTIALLY_FAILED,
+                msg: "Order cancel-replace partially failed.",
+                data,
+            },
         ),
         _ => (
             StatusCode::BAD_REQUEST,
-            json!({
-                "code": code::CANCEL_REPLACE_FAILED,
-                "msg": "Order cancel-replace failed.",
-                "data": data,
-            }),
+            CancelReplaceFailure {
+                code: code::CANCEL_REPLACE_FAILED,
+                msg: "Order cancel-replace failed.",
+                data,
+            },
         ),
-    }
+    };
+    (status, serde_json::to_value(body).unwrap_or_default())
 }
 
 /// Waits (bounded) until the shard has settled the cancel of `order_id` from the book's events.
@@ -111,6 +149,32 @@ async fn await_settled(core: &TradingCore, account_id: AccountId, order_id: Orde
     }
 }
 
+/// Cancel an existing order and place a new order.
+///
+/// The new order's parameters are checked first, so a filter failure changes nothing.
+/// STOP_ON_FAILURE places only after a successful cancel; ALLOW_FAILURE places either way.
+#[utoipa::path(
+    post,
+    path = "/api/v3/order/cancelReplace",
+    tag = "trading",
+    request_body(description = "The parameters (or in the query string).", content(
+        (CancelReplaceRequest = "application/x-www-form-urlencoded"),
+        (CancelReplaceRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Both succeeded.", body = CancelReplaceResults),
+        (status = 409, description = "One half failed (-2021); both results in `data`.",
+            body = CancelReplaceFailure),
+        (status = 400, description = format!(
+            "Both halves failed (-2022; both results in `data`, a `CancelReplaceFailure`), or \
+             the request was refused before either was tried.\n{}",
+            refused(&[SIGNED, ORDER, &[code::CANCEL_REPLACE_FAILED]]),
+        ), body = CancelReplaceRefusal),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 pub async fn cancel_replace(
     auth: Authenticated,
     state: web::Data<ApiState>,
@@ -120,8 +184,10 @@ pub async fn cancel_replace(
     let mode = cancel_replace_mode(params)?;
     let target = cancel_target(params)?;
     let restriction = cancel_restriction(params, "cancelRestrictions")?;
-    let placed = place_params(params, &state.markets, auth.account_id, state.clock.now_ns())?;
-    let market = market(params, &state.markets)?;
+    let cancel_id = cancel_client_order_id(params, "cancelNewClientOrderId")?;
+    let markets = state.markets();
+    let placed = place_params(params, &markets, auth.account_id, state.clock.now_ns())?;
+    let market = market(params, &markets)?;
     let canceled = cancel_one(&core, auth.account_id, market, target, restriction).await;
     if let Ok(order) = &canceled {
         await_settled(&core, auth.account_id, order.order_id).await;
@@ -130,7 +196,7 @@ pub async fn cancel_replace(
         (Err(_), CancelReplaceMode::StopOnFailure) => None,
         _ => Some(place_one(&core, auth.account_id, placed, market).await),
     };
-    let canceled = canceled.map(|order| canceled_body(&order, market));
+    let canceled = canceled.map(|order| canceled_body(&order, market, &cancel_id));
     let (status, body) = cancel_replace_answer(canceled, new_order);
     Ok(HttpResponse::build(status).json(body))
 }

@@ -281,6 +281,7 @@ impl From<RejectReason> for ApiError {
             R::UnexpectedPrice => ApiError::not_required("price"),
             R::QuoteQuantityNotAllowed => ApiError::not_required("quoteOrderQty"),
             R::InvalidTimeInForce => ApiError::bad_request(code::INVALID_TIF, msg),
+            R::InvalidTerms => ApiError::bad_request(code::INVALID_PARAMETER, msg),
             // Set by the exchange itself, never by a client: reaching a client is a bug here.
             R::InvalidSpendLimit | R::InputOutOfSequence => ApiError::internal(msg),
         }
@@ -316,7 +317,10 @@ impl From<AccountReject> for ApiError {
             // Another account's order is answered exactly like one that does not exist.
             A::UnknownOrder(_) | A::NotOwner(_) => ApiError::no_such_order(),
             A::OrderNotOpen { .. } => ApiError::unknown_order_sent(),
-            A::AccountExists(_) | A::UnknownAsset(_) | A::NonPositiveAmount(_) => {
+            A::AccountExists(_)
+            | A::UnknownAsset(_)
+            | A::NonPositiveAmount(_)
+            | A::SupplyExceeded { .. } => {
                 ApiError::bad_request(code::INVALID_PARAMETER, reject.to_string())
             }
             A::OrderIdsExhausted => ApiError::internal(reject.to_string()),

@@ -6,6 +6,7 @@ use exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX;
 use exchange_actors::model::BASIS_POINTS_PER_WHOLE;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::render::with_places;
 use super::state::ApiMarket;
@@ -14,17 +15,22 @@ pub const ORDER_TYPES: [&str; 3] = ["LIMIT", "LIMIT_MAKER", "MARKET"];
 pub const SELF_TRADE_PREVENTION_MODES: [&str; 4] =
     ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeInfo {
     pub timezone: &'static str,
     pub server_time: u64,
+    /// Empty: no request-weight limits are enforced.
+    #[schema(value_type = Vec<Object>)]
     pub rate_limits: Vec<serde_json::Value>,
+    /// Empty.
+    #[schema(value_type = Vec<Object>)]
     pub exchange_filters: Vec<serde_json::Value>,
     pub symbols: Vec<SymbolInfo>,
 }
 
-#[derive(Debug, Serialize)]
+/// One market: its assets, precisions, order types and filters.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SymbolInfo {
     pub symbol: String,
@@ -53,7 +59,7 @@ pub struct SymbolInfo {
 }
 
 /// Binance's symbol filters, tagged by `filterType`; decimals as strings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "filterType", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Filter {
     #[serde(rename_all = "camelCase")]

@@ -10,10 +10,14 @@ use exchange_actors::market::{AggTrade, Kline, KlineInterval, KlineWindow, aggre
 use exchange_actors::model::{Notional, Qty, SymbolCode, SymbolSpec, TradeId};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::all_orders::time_ms;
 use super::core::{mailbox_error, store_error};
 use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, PARAMS, UNAVAILABLE, refused};
 use super::param_set::Params;
 use super::params::market;
 use super::render;
@@ -94,39 +98,81 @@ fn quote(spec: &SymbolSpec, price: exchange_actors::model::Price, qty: Qty) -> S
     render::notional(spec, Notional::of(price, qty))
 }
 
+/// One trade of `GET /api/v3/trades`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct TradeBody {
+    id: u64,
+    price: String,
+    qty: String,
+    quote_qty: String,
+    time: u64,
+    /// The buyer was the maker (the taker sold).
+    is_buyer_maker: bool,
+    is_best_match: bool,
+}
+
+/// Recent trades, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v3/trades",
+    tag = "market",
+    params(
+        ("symbol" = String, Query, description = "The market, e.g. BTCUSDT."),
+        ("limit" = Option<u64>, Query, description = "How many of the newest (default 500, 1 to 1000)."),
+    ),
+    responses(
+        (status = 200, description = "The newest trades.", body = Vec<TradeBody>),
+        (status = 400, description = refused(&[PARAMS, &[
+            code::MANDATORY_PARAM_EMPTY_OR_MALFORMED, code::BAD_SYMBOL, code::INVALID_PARAMETER,
+        ]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    )
+)]
 async fn trades(
     state: web::Data<ApiState>,
     view: web::Data<MarketView>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
-    let market = market(&params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&params, &markets)?;
     let limit = limit(&params, TRADES_LIMIT_DEFAULT, TRADES_LIMIT_MAX)?;
     let query = GetRecentTrades { symbol: market.symbol(), limit };
     let trades = view.market_data.send(query).await.map_err(|error| mailbox_error(&error))?;
     let spec = &market.spec;
-    let bodies: Vec<Value> = trades
+    let bodies: Vec<TradeBody> = trades
         .iter()
-        .map(|trade| {
-            json!({
-                "id": trade.trade_id.0, "price": render::price(spec, trade.price),
-                "qty": render::qty(spec, trade.qty), "quoteQty": quote(spec, trade.price, trade.qty),
-                "time": trade.time_ms, "isBuyerMaker": trade.buyer_is_maker(), "isBestMatch": true,
-            })
+        .map(|trade| TradeBody {
+            id: trade.trade_id.0,
+            price: render::price(spec, trade.price),
+            qty: render::qty(spec, trade.qty),
+            quote_qty: quote(spec, trade.price, trade.qty),
+            time: trade.time_ms,
+            is_buyer_maker: trade.buyer_is_maker(),
+            is_best_match: true,
         })
         .collect();
     Ok(HttpResponse::Ok().json(bodies))
 }
 
-#[derive(Debug, Serialize)]
+/// An aggregate of trades of one taker order at one price.
+#[derive(Debug, Serialize, ToSchema)]
 struct AggTradeBody {
+    /// Aggregate id: its first trade's id.
     a: u64,
+    /// Price.
     p: String,
+    /// Quantity.
     q: String,
+    /// First trade id.
     f: u64,
+    /// Last trade id.
     l: u64,
+    /// Time, ms.
     #[serde(rename = "T")]
     time: u64,
+    /// The buyer was the maker (the taker sold).
     m: bool,
     #[serde(rename = "M")]
     best_match: bool,
@@ -145,14 +191,39 @@ fn agg_body(spec: &SymbolSpec, aggregate: &AggTrade) -> AggTradeBody {
     }
 }
 
-/// `GET /api/v3/aggTrades`: aggregates named by their first trade id; `fromId` pages by it.
+/// Compressed, aggregate trades.
+///
+/// Aggregates (same taker order and price) named by their first trade id, oldest first:
+/// from `fromId`, or within `startTime`..`endTime` (at most 1 hour; one bound alone reads the
+/// hour from or up to it), else the newest.
+#[utoipa::path(
+    get,
+    path = "/api/v3/aggTrades",
+    tag = "market",
+    params(
+        ("symbol" = String, Query, description = "The market, e.g. BTCUSDT."),
+        ("fromId" = Option<u64>, Query, description = "The first aggregate id to answer."),
+        ("startTime" = Option<u64>, Query, description = "From this time, ms (inclusive)."),
+        ("endTime" = Option<u64>, Query, description = "Up to this time, ms (inclusive)."),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 500, 1 to 1000)."),
+    ),
+    responses(
+        (status = 200, description = "The aggregates, oldest first.", body = Vec<AggTradeBody>),
+        (status = 400, description = refused(&[PARAMS, &[
+            code::MANDATORY_PARAM_EMPTY_OR_MALFORMED, code::BAD_SYMBOL, code::INVALID_PARAMETER,
+            code::OPTIONAL_PARAMS_BAD_COMBO, code::TIME_RANGE_TOO_LONG,
+        ]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    )
+)]
 async fn agg_trades(
     state: web::Data<ApiState>,
     view: web::Data<MarketView>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
-    let market = market(&params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&params, &markets)?;
     let limit = limit(&params, TRADES_LIMIT_DEFAULT, TRADES_LIMIT_MAX)?;
     let from_id = trade_id_param(&params, "fromId")?;
     let (start_ms, end_ms) = time_range(&params, Some(AGG_TRADES_RANGE_MAX_MS))?;
@@ -251,6 +322,41 @@ async fn recent_aggregates_stored(
     Ok(aggregates.split_off(skip))
 }
 
+/// The schema of [`kline_body`]'s array, position by position.
+pub struct KlineRow;
+
+impl PartialSchema for KlineRow {
+    fn schema() -> RefOr<Schema> {
+        let field = |kind: Type, description: &str| -> Schema {
+            ObjectBuilder::new().schema_type(kind).description(Some(description)).build().into()
+        };
+        let fields = [
+            field(Type::Integer, "open time, ms"),
+            field(Type::String, "open"),
+            field(Type::String, "high"),
+            field(Type::String, "low"),
+            field(Type::String, "close"),
+            field(Type::String, "volume (base)"),
+            field(Type::Integer, "close time, ms"),
+            field(Type::String, "quote volume"),
+            field(Type::Integer, "number of trades"),
+            field(Type::String, "taker buy base volume"),
+            field(Type::String, "taker buy quote volume"),
+            field(Type::String, "unused, \"0\""),
+        ];
+        let count = fields.len();
+        ArrayBuilder::new()
+            .description(Some("A kline/candlestick bar as Binance's 12-element array."))
+            .prefix_items(fields)
+            .items(ArrayItems::False)
+            .min_items(Some(count))
+            .max_items(Some(count))
+            .into()
+    }
+}
+
+impl ToSchema for KlineRow {}
+
 /// One kline as Binance's array: open time, OHLC, volume, close time, quote volume, trades,
 /// taker buy base and quote volumes, and an unused field.
 fn kline_body(spec: &SymbolSpec, interval: KlineInterval, kline: &Kline) -> Value {
@@ -274,14 +380,43 @@ fn kline_body(spec: &SymbolSpec, interval: KlineInterval, kline: &Kline) -> Valu
     ])
 }
 
-/// `GET /api/v3/klines?symbol&interval[&startTime][&endTime][&limit]`.
+/// Kline/candlestick bars.
+///
+/// Each bar is an array: open time (ms), open, high, low, close, volume, close time (ms),
+/// quote volume, number of trades, taker buy base volume, taker buy quote volume, "0"
+/// (unused). Decimals are strings. Intervals are UTC; weeks start on Monday.
+#[utoipa::path(
+    get,
+    path = "/api/v3/klines",
+    tag = "market",
+    params(
+        ("symbol" = String, Query, description = "The market, e.g. BTCUSDT."),
+        ("interval" = String, Query,
+            description = "1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M."),
+        ("startTime" = Option<u64>, Query, description = "Bars opening at or after this time, ms."),
+        ("endTime" = Option<u64>, Query, description = "Bars opening at or before this time, ms."),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 500, 1 to 1000)."),
+    ),
+    responses(
+        (status = 200, description = "The bars, oldest first.", body = Vec<KlineRow>,
+            example = json!([[1_700_000_040_000_u64, "50000.00", "50010.00", "49990.00",
+                "50005.00", "0.03000", 1_700_000_099_999_u64, "1500.15000000", 3, "0.01000",
+                "500.05000000", "0"]])),
+        (status = 400, description = refused(&[PARAMS, &[
+            code::MANDATORY_PARAM_EMPTY_OR_MALFORMED, code::BAD_SYMBOL, code::BAD_INTERVAL,
+            code::INVALID_PARAMETER, code::OPTIONAL_PARAMS_BAD_COMBO,
+        ]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    )
+)]
 async fn klines(
     state: web::Data<ApiState>,
     view: web::Data<MarketView>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
-    let market = market(&params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&params, &markets)?;
     let interval = KlineInterval::parse(params.required("interval")?)
         .ok_or_else(|| ApiError::bad_request(code::BAD_INTERVAL, "Invalid interval."))?;
     let (start_ms, end_ms) = time_range(&params, None)?;

@@ -58,7 +58,16 @@ impl std::fmt::Debug for MetricsEndpoint {
     }
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics.
+///
+/// Counters in Prometheus' text format, e.g. `exchange_auth_failures_total{reason}`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format.", body = String,
+        content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn metrics_text(endpoint: web::Data<MetricsEndpoint>) -> HttpResponse {
     let text = endpoint.handle.as_ref().map(PrometheusHandle::render).unwrap_or_default();
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(text)

@@ -24,12 +24,15 @@
 //!   public market data from the `MarketData` actor and the history tables; `my_trades.rs`:
 //!   signed `myTrades` from the trades table.
 //! - `order_view.rs`: [`OrderBody`], an order as Binance renders it, and the enum names.
+//! - `openapi.rs`: the OpenAPI document generated from each handler's `#[utoipa::path]`
+//!   (`GET /openapi.json`); `reference_page.rs` renders it as HTML (`GET /docs`).
 //!
 //! Invariants: a request gets a 4xx with a stable code and changes nothing unless every check
 //! passed; no client input panics (property-tested); decimals are converted and rendered
 //! exactly, never rounded. Limits: [`BODY_BYTES_MAX`], [`PARAMS_MAX`], [`DEPTH_LIMIT_MAX`].
 
 mod admin;
+mod admin_symbols;
 mod all_orders;
 mod auth;
 mod batch_orders;
@@ -42,11 +45,14 @@ mod market;
 mod market_data;
 pub mod metrics;
 mod my_trades;
+pub mod openapi;
 mod order_view;
 mod param_set;
 mod params;
 mod placing;
+mod reference_page;
 pub mod render;
+mod request_schemas;
 mod signing;
 mod state;
 mod ticker;
@@ -79,7 +85,7 @@ pub use signing::{
     AuthError, BodyKind, RECV_WINDOW_DEFAULT_MS, RECV_WINDOW_MAX_MS, SignedPayload,
     check_timestamp, sign, signed_payload, verify,
 };
-pub use state::{ApiMarket, ApiMarkets, ApiState};
+pub use state::{ApiMarket, ApiMarkets, ApiState, SharedMarkets};
 pub use trading::configure_trading;
 
 /// Mounts the public market routes (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`) and

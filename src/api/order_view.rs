@@ -8,6 +8,7 @@ use exchange_actors::model::{
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::render;
 use super::state::ApiMarket;
@@ -56,7 +57,7 @@ pub fn self_trade_prevention_name(mode: SelfTradePrevention) -> &'static str {
 }
 
 /// Binance's order object. Never carries `code` (ccxt reads a body with `code` as an error).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBody {
     pub symbol: String,
@@ -67,6 +68,7 @@ pub struct OrderBody {
     pub orig_qty: String,
     pub executed_qty: String,
     pub cummulative_quote_qty: String,
+    /// NEW, PARTIALLY_FILLED, FILLED, CANCELED, REJECTED, EXPIRED or EXPIRED_IN_MATCH.
     pub status: &'static str,
     pub time_in_force: &'static str,
     #[serde(rename = "type")]

@@ -8,23 +8,26 @@ use exchange_actors::account::{
     AccountReject, OrderRecord, OrderStatus, PlaceRequest, TakerFill, order_after_own_events,
 };
 use exchange_actors::book::actor::{CommandOutcome, SubmitCommands};
-use exchange_actors::model::{AccountId, BookCommand, CancelOrder};
+use exchange_actors::model::{AccountId, BookCommand, CancelOrder, ClientOrderId};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::core::{TradingCore, mailbox_error, shard_error};
 use super::errors::ApiError;
+use super::openapi::ErrorBody;
 use super::order_view::OrderBody;
 use super::param_set::Params;
-use super::params::{OrderRef, PlaceParams, ResponseType};
+use super::params::{CLIENT_ORDER_ID_LEGAL_RANGE, OrderRef, PlaceParams, ResponseType};
 use super::render;
 use super::state::ApiMarket;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
 
-#[derive(Debug, Serialize)]
+/// One trade of a new order as taker (`newOrderRespType=FULL`).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct FillBody {
+pub struct FillBody {
     price: String,
     qty: String,
     commission: String,
@@ -54,6 +57,76 @@ fn fill_bodies(fills: &[TakerFill], market: &ApiMarket) -> Vec<FillBody> {
         .collect()
 }
 
+/// The answer to a new order with `newOrderRespType=ACK`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAck {
+    symbol: String,
+    order_id: u64,
+    order_list_id: i64,
+    client_order_id: String,
+    transact_time: u64,
+}
+
+/// The answer to a new order with `newOrderRespType=RESULT`: the order as it stands.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderResult {
+    #[serde(flatten)]
+    order: OrderBody,
+    transact_time: u64,
+}
+
+/// The answer to a new order with `newOrderRespType=FULL` (the default but for LIMIT_MAKER):
+/// RESULT and its fills.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFull {
+    #[serde(flatten)]
+    order: OrderBody,
+    transact_time: u64,
+    fills: Vec<FillBody>,
+}
+
+/// The answer to a new order, shaped by `newOrderRespType`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum NewOrderResponse {
+    Full(OrderFull),
+    Result(OrderResult),
+    Ack(OrderAck),
+}
+
+/// The answer to a cancel: the order, now CANCELED.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CanceledOrder {
+    #[serde(flatten)]
+    order: OrderBody,
+    orig_client_order_id: String,
+    transact_time: u64,
+}
+
+/// A cancel's answer inside a list (`DELETE /api/v3/batchOrders`, cancelReplace's
+/// `cancelResponse`): the canceled order or the refusal. Only describes those answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "a schema for the OpenAPI document; the answers are built as JSON")]
+pub enum CancelAnswer {
+    Canceled(CanceledOrder),
+    Refused(ErrorBody),
+}
+
+/// A new order's answer inside a list (`POST /api/v3/batchOrders`, cancelReplace's
+/// `newOrderResponse`): the order or the refusal. Only describes those answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "a schema for the OpenAPI document; the answers are built as JSON")]
+pub enum NewOrderAnswer {
+    Placed(NewOrderResponse),
+    Refused(ErrorBody),
+}
+
 /// A refusal as an element of a list answer (batch routes, cancelReplace's `data`).
 pub fn error_object(error: &ApiError) -> Value {
     json!({ "code": error.code(), "msg": error.msg() })
@@ -71,34 +144,58 @@ pub fn placed_body(
     // The shard settles these events from the bus later; answer from them now.
     let (record, fills) =
         order_after_own_events(&placed.pending, &market.ledger, &placed.outcome.events);
-    let body = OrderBody::new(&record, market);
+    let order = OrderBody::new(&record, market);
     let transact_time = record.updated_ts_ns / NANOS_PER_MILLI;
-    if response_type == ResponseType::Ack {
-        return Ok(json!({
-            "symbol": body.symbol, "orderId": body.order_id, "orderListId": -1,
-            "clientOrderId": body.client_order_id, "transactTime": transact_time,
-        }));
-    }
-    let mut value = serde_json::to_value(&body).map_err(|e| ApiError::internal(e.to_string()))?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("transactTime".into(), transact_time.into());
-        if response_type == ResponseType::Full {
-            let fills = serde_json::to_value(fill_bodies(&fills, market))
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            object.insert("fills".into(), fills);
-        }
-    }
-    Ok(value)
+    let response = match response_type {
+        ResponseType::Ack => NewOrderResponse::Ack(OrderAck {
+            symbol: order.symbol,
+            order_id: order.order_id,
+            order_list_id: order.order_list_id,
+            client_order_id: order.client_order_id,
+            transact_time,
+        }),
+        ResponseType::Result => NewOrderResponse::Result(OrderResult { order, transact_time }),
+        ResponseType::Full => NewOrderResponse::Full(OrderFull {
+            order,
+            transact_time,
+            fills: fill_bodies(&fills, market),
+        }),
+    };
+    serde_json::to_value(response).map_err(|error| ApiError::internal(error.to_string()))
 }
 
-/// The answer to a cancel: the order as it stood, now CANCELED, with Binance's cancel fields.
-pub fn canceled_body(order: &OrderRecord, market: &ApiMarket) -> Value {
-    let mut value = serde_json::to_value(OrderBody::new(order, market)).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert("origClientOrderId".into(), order.client_order_id.as_str().into());
-        object.insert("transactTime".into(), (order.updated_ts_ns / NANOS_PER_MILLI).into());
+/// The answer to a cancel: the order as it stood, now CANCELED, with Binance's cancel fields:
+/// `origClientOrderId` is the order's own id, `clientOrderId` the cancel's (`cancel_id`).
+pub fn canceled_body(order: &OrderRecord, market: &ApiMarket, cancel_id: &str) -> Value {
+    let mut body = OrderBody::new(order, market);
+    body.client_order_id = cancel_id.to_owned();
+    let canceled = CanceledOrder {
+        order: body,
+        orig_client_order_id: order.client_order_id.as_str().to_owned(),
+        transact_time: order.updated_ts_ns / NANOS_PER_MILLI,
+    };
+    serde_json::to_value(canceled).unwrap_or_default()
+}
+
+/// Characters of a generated cancel id (Binance generates 22).
+const GENERATED_CANCEL_ID_LEN: usize = 22;
+
+/// The id a cancel answers with as `clientOrderId`: the one the client sent in `param`
+/// (`newClientOrderId` on DELETE order, `cancelNewClientOrderId` on cancelReplace; the rules of
+/// a client order id), else a generated one, as Binance does.
+pub fn cancel_client_order_id(params: &Params, param: &'static str) -> Result<String, ApiError> {
+    match params.optional(param)? {
+        Some(text) => ClientOrderId::new(text)
+            .map(|id| id.as_str().to_owned())
+            .map_err(|_| ApiError::illegal_characters(param, CLIENT_ORDER_ID_LEGAL_RANGE)),
+        None => Ok(generated_cancel_id()),
     }
-    value
+}
+
+pub fn generated_cancel_id() -> String {
+    use rand::Rng as _;
+    let random = rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric);
+    random.take(GENERATED_CANCEL_ID_LEN).map(char::from).collect()
 }
 
 /// Sends `requests` (at most the shard's message bound) to the account's shard in one

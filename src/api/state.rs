@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use exchange_actors::account::{MarketSpec, MarketSpecError};
 use exchange_actors::model::{SymbolCode, SymbolSpec};
 use exchange_actors::ports::Clock;
@@ -68,18 +69,53 @@ impl ApiMarkets {
     pub fn iter(&self) -> impl Iterator<Item = &ApiMarket> {
         self.by_symbol.values()
     }
+
+    /// These markets with `market` added, or replacing the one of its symbol.
+    pub fn with(&self, market: ApiMarket) -> ApiMarkets {
+        let mut by_symbol = self.by_symbol.clone();
+        by_symbol.insert(market.spec.symbol.clone(), market);
+        ApiMarkets { by_symbol }
+    }
+}
+
+/// The markets as every route sees them, swapped whole when an operator lists a symbol or
+/// changes one (`/admin/symbols`). A route takes one [`SharedMarkets::load`] and works on that
+/// version throughout, so it never mixes two.
+#[derive(Debug, Default)]
+pub struct SharedMarkets {
+    current: ArcSwap<ApiMarkets>,
+}
+
+impl SharedMarkets {
+    pub fn new(markets: ApiMarkets) -> Arc<SharedMarkets> {
+        Arc::new(SharedMarkets { current: ArcSwap::from_pointee(markets) })
+    }
+
+    pub fn load(&self) -> Arc<ApiMarkets> {
+        self.current.load_full()
+    }
+
+    /// Adds `market`, or replaces the one of its symbol.
+    pub fn put(&self, market: ApiMarket) {
+        self.current.rcu(|markets| markets.with(market.clone()));
+    }
 }
 
 /// Everything a route needs, shared by every worker (`web::Data<ApiState>`).
 #[derive(Clone)]
 pub struct ApiState {
-    pub markets: Arc<ApiMarkets>,
+    pub markets: Arc<SharedMarkets>,
     pub books: Arc<BookDirectory>,
     pub keys: Arc<dyn ApiKeyRegistry>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl ApiState {
+    /// The current markets (one version for the whole request).
+    pub fn markets(&self) -> Arc<ApiMarkets> {
+        self.markets.load()
+    }
+
     /// Server time in milliseconds (Binance's unit).
     pub fn now_ms(&self) -> u64 {
         self.clock.now_ns() / NANOS_PER_MILLI

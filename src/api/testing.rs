@@ -11,7 +11,7 @@ use exchange_actors::supervisor::BookDirectory;
 use rust_decimal::Decimal;
 
 use super::keys::{ApiCredential, InMemoryApiKeys};
-use super::state::{ApiMarket, ApiMarkets, ApiState};
+use super::state::{ApiMarket, ApiMarkets, ApiState, SharedMarkets};
 use crate::config::Config;
 
 pub(crate) const API_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
@@ -65,7 +65,12 @@ impl Clock for FixedClock {
 pub(crate) fn state_with_books(books: Arc<BookDirectory>) -> ApiState {
     let keys = InMemoryApiKeys::new();
     keys.insert(API_KEY, ApiCredential::new(ACCOUNT, SECRET)).expect("test key");
-    ApiState { markets: Arc::new(markets()), books, keys, clock: FixedClock::at_ms(NOW_MS) }
+    ApiState {
+        markets: SharedMarkets::new(markets()),
+        books,
+        keys,
+        clock: FixedClock::at_ms(NOW_MS),
+    }
 }
 
 pub(crate) fn state() -> ApiState {

@@ -8,15 +8,18 @@ use exchange_actors::market::TickerStats;
 use exchange_actors::market::actor::GetTickers;
 use exchange_actors::model::{Notional, Price, Qty, SymbolSpec};
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::core::mailbox_error;
-use super::errors::ApiError;
+use super::errors::{ApiError, code};
 use super::market::selected_markets;
 use super::market_data::MarketView;
+use super::openapi::{ErrorBody, PARAMS, UNAVAILABLE, refused};
 use super::param_set::Params;
 use super::render;
-use super::state::{ApiMarket, ApiState};
+use super::request_schemas::MarketSelection;
+use super::state::{ApiMarket, ApiMarkets, ApiState};
 
 /// Decimal places of `weightedAvgPrice` beyond the tick's (a quotient, so it is rounded).
 const AVERAGE_EXTRA_PLACES: u32 = 8;
@@ -26,41 +29,92 @@ const PERCENT_PLACES: u32 = 3;
 /// The markets asked for and their tickers, in symbol order; a single `symbol` answers an
 /// object, otherwise a list.
 async fn tickers<'a>(
-    state: &'a ApiState,
+    markets: &'a ApiMarkets,
+    now_ms: u64,
     view: &MarketView,
     params: &Params,
 ) -> Result<Vec<(&'a ApiMarket, Option<TickerStats>)>, ApiError> {
-    let markets = selected_markets(params, state)?;
+    let markets = selected_markets(params, markets)?;
     let symbols = markets.iter().map(|market| market.symbol()).collect();
-    let query = GetTickers { symbols, now_ms: state.now_ms() };
+    let query = GetTickers { symbols, now_ms };
     let stats = view.market_data.send(query).await.map_err(|error| mailbox_error(&error))?;
     Ok(markets.into_iter().zip(stats.into_iter().map(|(_, stats)| stats)).collect())
 }
 
-fn one_or_list(params: &Params, mut bodies: Vec<Value>) -> HttpResponse {
-    if params.get("symbol").is_some() && bodies.len() == 1 {
-        return HttpResponse::Ok().json(bodies.remove(0));
-    }
-    HttpResponse::Ok().json(bodies)
+/// `GET /api/v3/ticker/price`'s answer for one market.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TickerPrice {
+    symbol: String,
+    /// The last trade's price ("0" with the price's places when the market never traded).
+    price: String,
 }
 
+/// One ticker for `symbol`, a list otherwise (Binance's shape for both ticker routes).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OneOrList<T> {
+    One(T),
+    List(Vec<T>),
+}
+
+fn one_or_list<T: Serialize>(params: &Params, mut bodies: Vec<T>) -> HttpResponse {
+    if params.get("symbol").is_some() && bodies.len() == 1 {
+        return HttpResponse::Ok().json(OneOrList::One(bodies.remove(0)));
+    }
+    HttpResponse::Ok().json(OneOrList::List(bodies))
+}
+
+/// Latest price of a market, several or all.
+#[utoipa::path(
+    get,
+    path = "/api/v3/ticker/price",
+    tag = "market",
+    params(MarketSelection),
+    responses(
+        (status = 200, description = "An object for `symbol`, else a list.",
+            body = OneOrList<TickerPrice>),
+        (status = 400, description = refused(&[PARAMS, &[code::BAD_SYMBOL, code::INVALID_PARAMETER]]),
+            body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    )
+)]
 pub async fn ticker_price(
     state: web::Data<ApiState>,
     view: web::Data<MarketView>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
-    let bodies = tickers(&state, &view, &params)
+    let bodies: Vec<TickerPrice> = tickers(&state.markets(), state.now_ms(), &view, &params)
         .await?
         .into_iter()
         .map(|(market, stats)| {
             let price = stats.map_or(Price(0), |stats| stats.last);
-            json!({ "symbol": market.spec.symbol, "price": render::price(&market.spec, price) })
+            TickerPrice {
+                symbol: market.spec.symbol.clone(),
+                price: render::price(&market.spec, price),
+            }
         })
         .collect();
     Ok(one_or_list(&params, bodies))
 }
 
+/// 24 hour rolling window price change statistics.
+///
+/// By the minute, as Binance's rolling windows; best bid and ask from the book. A market that
+/// never traded shows zeros, `firstId` and `lastId` -1.
+#[utoipa::path(
+    get,
+    path = "/api/v3/ticker/24hr",
+    tag = "market",
+    params(MarketSelection),
+    responses(
+        (status = 200, description = "An object for `symbol`, else a list.",
+            body = OneOrList<Ticker24hr>),
+        (status = 400, description = refused(&[PARAMS, &[code::BAD_SYMBOL, code::INVALID_PARAMETER]]),
+            body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    )
+)]
 pub async fn ticker_24hr(
     state: web::Data<ApiState>,
     view: web::Data<MarketView>,
@@ -69,11 +123,41 @@ pub async fn ticker_24hr(
     let params = Params::from_query(request.query_string())?;
     let now_ms = state.now_ms();
     let mut bodies = Vec::new();
-    for (market, stats) in tickers(&state, &view, &params).await? {
+    for (market, stats) in tickers(&state.markets(), state.now_ms(), &view, &params).await? {
         let best = best_bid_ask(&state, market).await;
         bodies.push(ticker_body(market, stats.as_ref(), best, now_ms));
     }
     Ok(one_or_list(&params, bodies))
+}
+
+/// `GET /api/v3/ticker/24hr`'s answer for one market; decimals as strings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Ticker24hr {
+    symbol: String,
+    price_change: String,
+    price_change_percent: String,
+    weighted_avg_price: String,
+    prev_close_price: String,
+    last_price: String,
+    last_qty: String,
+    bid_price: String,
+    bid_qty: String,
+    ask_price: String,
+    ask_qty: String,
+    open_price: String,
+    high_price: String,
+    low_price: String,
+    volume: String,
+    quote_volume: String,
+    open_time: u64,
+    close_time: u64,
+    /// The window's first trade id, -1 when none.
+    first_id: i128,
+    /// The window's last trade id, -1 when none.
+    last_id: i128,
+    /// Trades in the window.
+    count: u64,
 }
 
 type Level = (Price, Qty);
@@ -92,7 +176,7 @@ fn ticker_body(
     stats: Option<&TickerStats>,
     (bid, ask): (Option<Level>, Option<Level>),
     now_ms: u64,
-) -> Value {
+) -> Ticker24hr {
     let spec = &market.spec;
     let price = |price: Price| render::price(spec, price);
     let qty = |qty: Qty| render::qty(spec, qty);
@@ -103,43 +187,60 @@ fn ticker_body(
     let (bid_price, bid_qty) = level(bid);
     let (ask_price, ask_qty) = level(ask);
     let Some(stats) = stats else {
-        return json!({
-            "symbol": spec.symbol, "priceChange": zero(), "priceChangePercent": "0.000",
-            "weightedAvgPrice": zero(), "prevClosePrice": zero(), "lastPrice": zero(),
-            "lastQty": qty(Qty(0)), "bidPrice": bid_price, "bidQty": bid_qty,
-            "askPrice": ask_price, "askQty": ask_qty, "openPrice": zero(), "highPrice": zero(),
-            "lowPrice": zero(), "volume": qty(Qty(0)), "quoteVolume": render::notional(spec, Notional(0)),
-            "openTime": now_ms.saturating_sub(exchange_actors::market::DAY_MS), "closeTime": now_ms,
-            "firstId": -1, "lastId": -1, "count": 0,
-        });
+        return Ticker24hr {
+            symbol: spec.symbol.clone(),
+            price_change: zero(),
+            price_change_percent: "0.000".to_owned(),
+            weighted_avg_price: zero(),
+            prev_close_price: zero(),
+            last_price: zero(),
+            last_qty: qty(Qty(0)),
+            bid_price,
+            bid_qty,
+            ask_price,
+            ask_qty,
+            open_price: zero(),
+            high_price: zero(),
+            low_price: zero(),
+            volume: qty(Qty(0)),
+            quote_volume: render::notional(spec, Notional(0)),
+            open_time: now_ms.saturating_sub(exchange_actors::market::DAY_MS),
+            close_time: now_ms,
+            first_id: -1,
+            last_id: -1,
+            count: 0,
+        };
     };
     let (first_id, last_id) =
         stats.trade_ids.map_or((-1, -1), |(first, last)| (i128::from(first.0), i128::from(last.0)));
     let volume = i128::try_from(stats.volume).expect("volumes stay far below i128");
-    json!({
-        "symbol": spec.symbol,
-        "priceChange": render::units(
+    Ticker24hr {
+        symbol: spec.symbol.clone(),
+        price_change: render::units(
             i128::from(stats.last.0) - i128::from(stats.open.0),
             spec.tick_size,
             render::places_of(spec.tick_size),
         ),
-        "priceChangePercent": change_percent(spec, stats),
-        "weightedAvgPrice": weighted_average(spec, stats),
-        "prevClosePrice": price(stats.prev_close),
-        "lastPrice": price(stats.last),
-        "lastQty": qty(stats.last_qty),
-        "bidPrice": bid_price, "bidQty": bid_qty, "askPrice": ask_price, "askQty": ask_qty,
-        "openPrice": price(stats.open),
-        "highPrice": price(stats.high),
-        "lowPrice": price(stats.low),
-        "volume": render::units(volume, spec.step_size, render::places_of(spec.step_size)),
-        "quoteVolume": render::notional(spec, Notional(stats.quote_volume)),
-        "openTime": stats.open_time_ms,
-        "closeTime": stats.close_time_ms,
-        "firstId": first_id,
-        "lastId": last_id,
-        "count": stats.count,
-    })
+        price_change_percent: change_percent(spec, stats),
+        weighted_avg_price: weighted_average(spec, stats),
+        prev_close_price: price(stats.prev_close),
+        last_price: price(stats.last),
+        last_qty: qty(stats.last_qty),
+        bid_price,
+        bid_qty,
+        ask_price,
+        ask_qty,
+        open_price: price(stats.open),
+        high_price: price(stats.high),
+        low_price: price(stats.low),
+        volume: render::units(volume, spec.step_size, render::places_of(spec.step_size)),
+        quote_volume: render::notional(spec, Notional(stats.quote_volume)),
+        open_time: stats.open_time_ms,
+        close_time: stats.close_time_ms,
+        first_id,
+        last_id,
+        count: stats.count,
+    }
 }
 
 /// (last - open) / open in percent, rounded to 3 places; "0.000" for an open of zero.

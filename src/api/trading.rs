@@ -2,21 +2,31 @@
 //! New orders go to the account's shard; cancels go straight to the book (the shard settles
 //! them from the book's events).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, web};
 use exchange_actors::account::actor::GetOpenOrders;
 use exchange_actors::account::{OrderRecord, OrderStatus};
 use exchange_actors::model::{
     AccountId, BookCommand, CancelAccountOrders, EventKind, OrderId, SymbolCode,
 };
+use serde_json::Value;
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::admin::BalanceBody;
 use super::auth::Authenticated;
 use super::core::{TradingCore, mailbox_error, store_error};
-use super::errors::ApiError;
+use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, ORDER, SIGNED, SIGNED_401, UNAVAILABLE, refused};
 use super::order_view::OrderBody;
 use super::params::{OrderRef, market, order_lookup, place_params};
 use super::placing::{
-    cancel_one, cancel_restriction, canceled_body, known_order, place_one, submit,
+    CanceledOrder, NewOrderResponse, cancel_client_order_id, cancel_one, cancel_restriction,
+    canceled_body, generated_cancel_id, known_order, place_one, submit,
 };
+use super::request_schemas::{NewOrderRequest, OrderLookupParams, SignedFields};
 use super::state::ApiState;
 
 /// Mounts the signed routes; [`ApiState`] and [`TradingCore`] must be app data.
@@ -34,36 +44,108 @@ pub fn configure_trading(config: &mut web::ServiceConfig) {
         .route("/api/v3/account", web::get().to(account));
 }
 
+/// New order.
+///
+/// Places a LIMIT, MARKET or LIMIT_MAKER order; its hold is taken from the account's balance
+/// first. The answer's shape follows `newOrderRespType`.
+#[utoipa::path(
+    post,
+    path = "/api/v3/order",
+    tag = "trading",
+    request_body(description = "The order's parameters (or in the query string).", content(
+        (NewOrderRequest = "application/x-www-form-urlencoded"),
+        (NewOrderRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The order as placed (ACK, RESULT or FULL).",
+            body = NewOrderResponse),
+        (status = 400, description = refused(&[SIGNED, ORDER]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 429, description = refused(&[&[code::SERVER_BUSY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn place(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
     let now_ns = state.clock.now_ns();
-    let placed = place_params(&auth.params, &state.markets, auth.account_id, now_ns)?;
-    let market = market(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let placed = place_params(&auth.params, &markets, auth.account_id, now_ns)?;
+    let market = market(&auth.params, &markets)?;
     let body = place_one(&core, auth.account_id, placed, market).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// Cancel an order.
+///
+/// Every way of not finding the order open (unknown, another account's, another market's,
+/// already ended) is -2011 "Unknown order sent.".
+#[utoipa::path(
+    delete,
+    path = "/api/v3/order",
+    tag = "trading",
+    params(
+        OrderLookupParams,
+        ("cancelRestrictions" = Option<String>, Query,
+            description = "ONLY_NEW or ONLY_PARTIALLY_FILLED: cancel only an order in that state."),
+        SignedFields,
+    ),
+    responses(
+        (status = 200, description = "The order, now CANCELED.", body = CanceledOrder),
+        (status = 400, description = refused(&[SIGNED, &[
+            code::BAD_SYMBOL, code::INVALID_PARAMETER, code::CANCEL_REJECTED,
+        ]]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 429, description = refused(&[&[code::SERVER_BUSY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn cancel(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let lookup = order_lookup(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let lookup = order_lookup(&auth.params, &markets)?;
     let restriction = cancel_restriction(&auth.params, "cancelRestrictions")?;
+    let cancel_id = cancel_client_order_id(&auth.params, "newClientOrderId")?;
     let order =
         cancel_one(&core, auth.account_id, lookup.market, lookup.order, restriction).await?;
-    Ok(HttpResponse::Ok().json(canceled_body(&order, lookup.market)))
+    Ok(HttpResponse::Ok().json(canceled_body(&order, lookup.market, &cancel_id)))
 }
 
+/// Query an order.
+///
+/// By `orderId` or `origClientOrderId`; an order of another account is answered as one that
+/// does not exist.
+#[utoipa::path(
+    get,
+    path = "/api/v3/order",
+    tag = "trading",
+    params(
+        OrderLookupParams,
+        SignedFields,
+    ),
+    responses(
+        (status = 200, description = "The order as it stands.", body = OrderBody),
+        (status = 400, description = refused(&[SIGNED, &[code::BAD_SYMBOL, code::NO_SUCH_ORDER]]),
+            body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn query(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let lookup = order_lookup(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let lookup = order_lookup(&auth.params, &markets)?;
     let symbol = lookup.market.symbol();
     let known = known_order(&core, auth.account_id, lookup.order).await?;
     let order = match known {
@@ -75,13 +157,31 @@ async fn query(
     Ok(HttpResponse::Ok().json(OrderBody::new(&order, lookup.market)))
 }
 
+/// Current open orders.
+#[utoipa::path(
+    get,
+    path = "/api/v3/openOrders",
+    tag = "trading",
+    params(
+        ("symbol" = Option<String>, Query, description = "One market; without it, every market."),
+        SignedFields,
+    ),
+    responses(
+        (status = 200, description = "The account's open orders.", body = Vec<OrderBody>),
+        (status = 400, description = refused(&[SIGNED, &[code::BAD_SYMBOL]]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn open_orders(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    let markets = state.markets();
     let symbol = match auth.params.get("symbol") {
-        Some(_) => Some(market(&auth.params, &state.markets)?.symbol()),
+        Some(_) => Some(market(&auth.params, &markets)?.symbol()),
         None => None,
     };
     let orders = core
@@ -92,19 +192,38 @@ async fn open_orders(
     let bodies: Vec<OrderBody> = orders
         .iter()
         .filter_map(|order| {
-            let market = state.markets.iter().find(|market| market.symbol() == order.symbol)?;
+            let market = markets.iter().find(|market| market.symbol() == order.symbol)?;
             Some(OrderBody::new(order, market))
         })
         .collect();
     Ok(HttpResponse::Ok().json(bodies))
 }
 
+/// Cancel all open orders of a market.
+#[utoipa::path(
+    delete,
+    path = "/api/v3/openOrders",
+    tag = "trading",
+    params(
+        ("symbol" = String, Query, description = "The market."),
+        SignedFields,
+    ),
+    responses(
+        (status = 200, description = "The orders canceled, now CANCELED.", body = Vec<OrderBody>),
+        (status = 400, description = refused(&[SIGNED, &[code::BAD_SYMBOL]]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 429, description = refused(&[&[code::SERVER_BUSY]]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn cancel_open_orders(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let market = market(&auth.params, &state.markets)?;
+    let markets = state.markets();
+    let market = market(&auth.params, &markets)?;
     let orders = core
         .shard(auth.account_id)
         .send(GetOpenOrders { account_id: auth.account_id, symbol: Some(market.symbol()) })
@@ -112,38 +231,87 @@ async fn cancel_open_orders(
         .map_err(|error| mailbox_error(&error))?;
     let command = BookCommand::CancelAll(CancelAccountOrders { account_id: auth.account_id });
     let outcome = submit(&core, market, command).await?;
-    let canceled: Vec<OrderId> = outcome
+    let canceled_at: BTreeMap<OrderId, u64> = outcome
         .events
         .iter()
         .filter_map(|event| match event.kind {
-            EventKind::Canceled(canceled) => Some(canceled.order_id),
+            EventKind::Canceled(canceled) => Some((canceled.order_id, event.ts_ns)),
             _ => None,
         })
         .collect();
-    let bodies: Vec<OrderBody> = orders
+    let bodies: Vec<Value> = orders
         .into_iter()
-        .filter(|order| canceled.contains(&order.order_id))
-        .map(|mut order| {
+        .filter_map(|mut order| {
+            order.updated_ts_ns = *canceled_at.get(&order.order_id)?;
             order.status = OrderStatus::Canceled;
-            OrderBody::new(&order, market)
+            Some(canceled_body(&order, market, &generated_cancel_id()))
         })
         .collect();
     Ok(HttpResponse::Ok().json(bodies))
 }
 
+/// `GET /api/v3/account`'s answer. The commission fields are Binance's and always 0: fees
+/// are per market (its maker and taker rates).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountBody {
+    maker_commission: u32,
+    taker_commission: u32,
+    buyer_commission: u32,
+    seller_commission: u32,
+    can_trade: bool,
+    can_withdraw: bool,
+    can_deposit: bool,
+    brokered: bool,
+    require_self_trade_prevention: bool,
+    prevent_sor: bool,
+    update_time: u64,
+    account_type: &'static str,
+    /// Each asset's available (`free`) and held (`locked`) amount.
+    #[schema(value_type = Vec<BalanceBody>)]
+    balances: Vec<serde_json::Value>,
+    permissions: [&'static str; 1],
+    /// The account id.
+    uid: u64,
+}
+
+/// Account information: balances.
+#[utoipa::path(
+    get,
+    path = "/api/v3/account",
+    tag = "trading",
+    params(SignedFields),
+    responses(
+        (status = 200, description = "The account and its balances.", body = AccountBody),
+        (status = 400, description = refused(&[SIGNED]), body = ErrorBody),
+        (status = 401, description = refused(&[SIGNED_401]), body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("apiKey" = [], "signature" = []))
+)]
 async fn account(
     auth: Authenticated,
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
     let balances = super::admin::balances(&core, auth.account_id).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "makerCommission": 0, "takerCommission": 0, "buyerCommission": 0, "sellerCommission": 0,
-        "canTrade": true, "canWithdraw": true, "canDeposit": true, "brokered": false,
-        "requireSelfTradePrevention": false, "preventSor": false,
-        "updateTime": state.now_ms(), "accountType": "SPOT",
-        "balances": balances, "permissions": ["SPOT"], "uid": auth.account_id.0,
-    })))
+    Ok(HttpResponse::Ok().json(AccountBody {
+        maker_commission: 0,
+        taker_commission: 0,
+        buyer_commission: 0,
+        seller_commission: 0,
+        can_trade: true,
+        can_withdraw: true,
+        can_deposit: true,
+        brokered: false,
+        require_self_trade_prevention: false,
+        prevent_sor: false,
+        update_time: state.now_ms(),
+        account_type: "SPOT",
+        balances,
+        permissions: ["SPOT"],
+        uid: auth.account_id.0,
+    }))
 }
 
 /// The order `order` names as last journaled, for one the shard no longer holds.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use actix::{Actor as _, Addr};
 use exchange_actors::account::MarketSpec;
-use exchange_actors::market::actor::{MarketData, TradesCommitted};
+use exchange_actors::market::actor::{AddSymbol, MarketData, TradesCommitted};
 use exchange_actors::market::{
     KlineInterval, MarketRestore, SymbolHistory, SymbolMarket, TradeBatch, klines_kept,
 };
@@ -41,14 +41,16 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// cancel-heavy book does not cost a transaction per batch.
 const WATERMARK_LAG_MAX: u64 = 10_000;
 
-/// The running writer's handle: market data for the routes.
+/// The running writer's handle: market data for the routes, and where to list a new symbol.
 #[derive(Debug)]
 pub struct History {
     pub market_data: Addr<MarketData>,
+    pub listings: mpsc::UnboundedSender<MarketSpec>,
 }
 
 struct Writer {
     store: Store,
+    replay_count: usize,
     journal: Arc<dyn Journal>,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     histories: BTreeMap<SymbolCode, SymbolHistory>,
@@ -65,8 +67,14 @@ pub async fn start(
 ) -> Result<History, JournalError> {
     let events = bus.subscribe(HISTORY_CONSUMER);
     let journal: Arc<dyn Journal> = Arc::new(store.clone());
-    let mut writer =
-        Writer { store, journal, markets, histories: BTreeMap::new(), stored: BTreeMap::new() };
+    let mut writer = Writer {
+        store,
+        replay_count,
+        journal,
+        markets,
+        histories: BTreeMap::new(),
+        stored: BTreeMap::new(),
+    };
     writer.restore().await?;
     for symbol in writer.markets.keys().copied().collect::<Vec<_>>() {
         writer.catch_up(symbol, None).await?;
@@ -76,8 +84,9 @@ pub async fn start(
         restored.insert(*symbol, restore_market(&writer.store, *symbol, replay_count).await?);
     }
     let market_data = MarketData::new(restored).start();
-    tokio::spawn(writer.run(events, market_data.clone()));
-    Ok(History { market_data })
+    let (listings, listed) = mpsc::unbounded_channel();
+    tokio::spawn(writer.run(events, listed, market_data.clone()));
+    Ok(History { market_data, listings })
 }
 
 async fn restore_market(
@@ -102,14 +111,39 @@ impl Writer {
     /// Each symbol's watermark and current klines, as committed.
     async fn restore(&mut self) -> Result<(), JournalError> {
         self.histories.clear();
-        for (symbol, market) in &self.markets {
-            let watermark = self.store.consumer_watermark(HISTORY_CONSUMER, *symbol).await?;
-            let mut current = Vec::new();
-            for interval in KlineInterval::ALL {
-                current.push(self.store.latest_klines(*symbol, interval, 1).await?.pop());
+        for market in self.markets.values().copied().collect::<Vec<_>>() {
+            self.restore_symbol(market).await?;
+        }
+        Ok(())
+    }
+
+    async fn restore_symbol(&mut self, market: MarketSpec) -> Result<(), JournalError> {
+        let symbol = market.symbol;
+        let watermark = self.store.consumer_watermark(HISTORY_CONSUMER, symbol).await?;
+        let mut current = Vec::new();
+        for interval in KlineInterval::ALL {
+            current.push(self.store.latest_klines(symbol, interval, 1).await?.pop());
+        }
+        self.histories.insert(symbol, SymbolHistory::new(market, watermark, current));
+        self.stored.insert(symbol, watermark);
+        Ok(())
+    }
+
+    /// Takes over symbols listed since the last group, before any of their events can arrive
+    /// (a symbol is listed here before its book opens). Its events then start with a gap from
+    /// the stored watermark and are caught up from the journal.
+    async fn take_listings(
+        &mut self,
+        listed: &mut mpsc::UnboundedReceiver<MarketSpec>,
+        market_data: &Addr<MarketData>,
+    ) -> Result<(), JournalError> {
+        while let Ok(market) = listed.try_recv() {
+            if self.markets.insert(market.symbol, market).is_some() {
+                continue;
             }
-            self.histories.insert(*symbol, SymbolHistory::new(*market, watermark, current));
-            self.stored.insert(*symbol, watermark);
+            let restored = restore_market(&self.store, market.symbol, self.replay_count).await?;
+            market_data.do_send(AddSymbol { symbol: market.symbol, market: restored });
+            self.restore_symbol(market).await?;
         }
         Ok(())
     }
@@ -170,8 +204,18 @@ impl Writer {
         Ok(())
     }
 
-    async fn run(mut self, mut events: mpsc::Receiver<EventBatch>, market_data: Addr<MarketData>) {
+    async fn run(
+        mut self,
+        mut events: mpsc::Receiver<EventBatch>,
+        mut listed: mpsc::UnboundedReceiver<MarketSpec>,
+        market_data: Addr<MarketData>,
+    ) {
         while let Some(first) = events.recv().await {
+            if let Err(error) = self.take_listings(&mut listed, &market_data).await {
+                // The symbol is in `markets`: the restore below takes it over.
+                tracing::warn!(%error, "listing a new symbol failed; rebuilding from the table");
+                self.pause_and_restore().await;
+            }
             let mut group = vec![first];
             while group.len() < BUS_BATCHES_PER_COMMIT_MAX {
                 match events.try_recv() {
@@ -181,11 +225,15 @@ impl Writer {
             }
             if let Err(error) = self.write_group(group, &market_data).await {
                 tracing::warn!(%error, "history write failed; rebuilding from the table");
-                tokio::time::sleep(RETRY_PAUSE).await;
-                if let Err(error) = self.restore().await {
-                    tracing::error!(%error, "history restore failed; retrying at the next batch");
-                }
+                self.pause_and_restore().await;
             }
+        }
+    }
+
+    async fn pause_and_restore(&mut self) {
+        tokio::time::sleep(RETRY_PAUSE).await;
+        if let Err(error) = self.restore().await {
+            tracing::error!(%error, "history restore failed; retrying at the next batch");
         }
     }
 

@@ -11,12 +11,18 @@ mod row_insert;
 mod shard_journal;
 mod shard_projection;
 mod shard_rows;
+mod symbols;
 mod trades;
+mod watermarks;
 
 pub use admin_records::{AuditRecord, StoredApiKey};
-pub use order_history::{ORDER_PAGE_ROWS_MAX, OrderPageQuery};
+pub use order_history::{
+    ORDER_PAGE_ROWS_MAX, OrderPageQuery, order_page_select, stored_order_select,
+};
 pub use shard_rows::{shard_consumer, status_name};
-pub use trades::{AccountTradeQuery, TRADE_PAGE_ROWS_MAX};
+pub use trades::{
+    AccountTradeQuery, TRADE_PAGE_ROWS_MAX, account_trade_selects, trade_id_at_select,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

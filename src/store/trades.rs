@@ -202,6 +202,46 @@ fn direction(newest_first: bool) -> Order {
     if newest_first { Order::Desc } else { Order::Asc }
 }
 
+/// The statement of [`Store::trade_id_at`] (public so tests can `EXPLAIN` what runs).
+/// A range on the `trades_symbol_time` index, read one row in the bound's direction.
+pub fn trade_id_at_select(
+    symbol: SymbolCode,
+    time_ms: u64,
+    at_or_after: bool,
+) -> Result<SelectStatement, JournalError> {
+    let time = to_db(time_ms)?;
+    let mut select =
+        Query::select().column("trade_id").from("trades").and_where(symbol_is(symbol)).to_owned();
+    if at_or_after {
+        select.and_where(Expr::col("time_ms").gte(time));
+    } else {
+        select.and_where(Expr::col("time_ms").lte(time));
+    }
+    let order = direction(!at_or_after);
+    select.order_by("time_ms", order.clone()).order_by("trade_id", order).limit(1);
+    Ok(select)
+}
+
+/// The statements of [`Store::account_trades`], maker side first (public so tests can
+/// `EXPLAIN` what runs). Each is a keyset range on `trades_<side>_account` (or, by order,
+/// `trades_<side>_order`): only the bounds asked for, `LIMIT`ed in the page's direction.
+pub fn account_trade_selects(
+    query: &AccountTradeQuery,
+) -> Result<[SelectStatement; 2], JournalError> {
+    let limit = Ord::min(query.limit, TRADE_PAGE_ROWS_MAX);
+    let side_select = |side: &str| -> Result<SelectStatement, JournalError> {
+        let mut select = select_trades(query.symbol);
+        select.and_where(Expr::col(format!("{side}_account_id")).eq(to_db(query.account_id.0)?));
+        if let Some(order_id) = query.order_id {
+            select.and_where(Expr::col(format!("{side}_order_id")).eq(to_db(order_id.0)?));
+        }
+        trade_id_range(&mut select, query.from_trade_id, query.to_trade_id)?;
+        select.order_by("trade_id", direction(query.newest_first)).limit(u64::from(limit));
+        Ok(select)
+    };
+    Ok([side_select("maker")?, side_select("taker")?])
+}
+
 impl Store {
     /// Writes `batches` and `consumer`'s watermarks in one transaction. Trades already stored
     /// are skipped (the watermark makes that rare: only a replay after a lost commit answer).
@@ -239,13 +279,7 @@ impl Store {
             .iter()
             .map(|((symbol, interval, _), kline)| kline_row(*symbol, *interval, kline));
         insert_rows(txn, &klines, rows.collect::<Result<_, _>>()?).await?;
-        let watermarks = Query::insert()
-            .into_table("consumer_watermarks")
-            .columns(["consumer", "symbol", "seq"])
-            .on_conflict(
-                OnConflict::columns(["consumer", "symbol"]).update_column("seq").to_owned(),
-            )
-            .to_owned();
+        let watermarks = super::watermarks::watermark_upsert();
         let mut marks = BTreeMap::new();
         for batch in batches {
             marks.insert(batch.symbol, batch.watermark);
@@ -312,19 +346,7 @@ impl Store {
         time_ms: u64,
         at_or_after: bool,
     ) -> Result<Option<TradeId>, JournalError> {
-        let time = to_db(time_ms)?;
-        let mut select = Query::select()
-            .column("trade_id")
-            .from("trades")
-            .and_where(symbol_is(symbol))
-            .to_owned();
-        if at_or_after {
-            select.and_where(Expr::col("time_ms").gte(time));
-        } else {
-            select.and_where(Expr::col("time_ms").lte(time));
-        }
-        let order = direction(!at_or_after);
-        select.order_by("time_ms", order.clone()).order_by("trade_id", order).limit(1);
+        let select = trade_id_at_select(symbol, time_ms, at_or_after)?;
         let row = self.connection().query_one(&select).await.map_err(store_error)?;
         row.map(|row| int(&row, "trade_id").map(TradeId)).transpose()
     }
@@ -337,15 +359,7 @@ impl Store {
     ) -> Result<Vec<TradeRecord>, JournalError> {
         let limit = Ord::min(query.limit, TRADE_PAGE_ROWS_MAX);
         let mut merged: BTreeMap<TradeId, TradeRecord> = BTreeMap::new();
-        for side in ["maker", "taker"] {
-            let mut select = select_trades(query.symbol);
-            select
-                .and_where(Expr::col(format!("{side}_account_id")).eq(to_db(query.account_id.0)?));
-            if let Some(order_id) = query.order_id {
-                select.and_where(Expr::col(format!("{side}_order_id")).eq(to_db(order_id.0)?));
-            }
-            trade_id_range(&mut select, query.from_trade_id, query.to_trade_id)?;
-            select.order_by("trade_id", direction(query.newest_first)).limit(u64::from(limit));
+        for select in account_trade_selects(query)? {
             let rows = self.connection().query_all(&select).await.map_err(store_error)?;
             for row in &rows {
                 let trade = trade_of(row)?;

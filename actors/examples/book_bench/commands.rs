@@ -2,8 +2,9 @@
 
 use exchange_actors::book::{BookCapacity, BookLimits, ORDER_ID_SHARD_BITS};
 use exchange_actors::model::{
-    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, Notional, OrderId,
-    OrderQuantity, OrderType, PlaceOrder, Price, Qty, SelfTradePrevention, Side, TimeInForce,
+    AccountId, AmendOrder, BookCommand, BookInput, CancelOrder, ClientOrderId, FeeRate,
+    MarketTerms, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
+    SelfTradePrevention, Side, TimeInForce,
 };
 
 /// Fake nanoseconds between two inputs: the engine only copies `ts_ns` into its events.
@@ -13,13 +14,17 @@ const INPUT_SPACING_NS: u64 = 100;
 /// so that the measured steady state never grows a vector or a hash table.
 pub fn bench_limits(orders_preallocated: u32) -> BookLimits {
     BookLimits {
-        min_price: Price(1),
-        max_price: Price(1 << 40),
-        min_qty: Qty(1),
-        max_qty: Qty(1 << 40),
-        min_notional: Notional(1),
-        max_notional: Notional(i128::MAX),
-        price_band_bps: 0,
+        terms: MarketTerms {
+            min_price: Price(1),
+            max_price: Price(1 << 40),
+            min_qty: Qty(1),
+            max_qty: Qty(1 << 40),
+            min_notional: Notional(1),
+            max_notional: Notional(i128::MAX),
+            price_band_bps: 0,
+            maker_fee: FeeRate::ZERO,
+            taker_fee: FeeRate::ZERO,
+        },
         capacity: BookCapacity {
             orders_max: 64_000_000,
             account_orders_max: 64_000_000,

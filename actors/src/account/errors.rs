@@ -16,6 +16,8 @@ pub enum AccountReject {
     UnknownAsset(AssetCode),
     #[error("amount must be positive, got {0}")]
     NonPositiveAmount(i128),
+    #[error("{amount} more {asset} would pass the most one shard may hold ({max} minor units)")]
+    SupplyExceeded { asset: AssetCode, amount: i128, max: i128 },
     #[error("insufficient {asset} balance: needed {needed}, available {available}")]
     InsufficientFunds { asset: AssetCode, needed: i128, available: i128 },
     #[error("Duplicate order sent.")]

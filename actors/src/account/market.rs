@@ -1,7 +1,8 @@
 //! A symbol as the ledger sees it: which assets it moves, how many minor units of each one lot
-//! and one notional unit (tick x lot) are, and its fee rates as exact fractions. Built once from
+//! and one notional unit (tick x lot) are. Built once from
 //! a [`SymbolSpec`] and the two assets' scales; a spec whose units are not whole minor units is
-//! refused, so every trade converts to ledger amounts without rounding.
+//! refused, so every trade converts to ledger amounts without rounding. Fee rates are not
+//! here: each trade carries the rates the book charged it ([`crate::model::TradeExecuted`]).
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -29,54 +30,6 @@ pub enum MarketSpecError {
         "tick size x step size {unit} is not a whole number of {asset} minor units (scale {scale})"
     )]
     NotionalUnitNotWholeMinorUnits { unit: Decimal, asset: AssetCode, scale: u32 },
-    #[error("{field} {rate} must be below 1")]
-    FeeRateTooHigh { field: &'static str, rate: Decimal },
-}
-
-/// A fee rate as an exact fraction `numerator / denominator` (denominator a power of ten).
-/// Negative means a rebate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FeeRate {
-    numerator: i128,
-    denominator: i128,
-}
-
-impl FeeRate {
-    fn from_decimal(rate: Decimal) -> FeeRate {
-        let rate = rate.normalize();
-        FeeRate { numerator: rate.mantissa(), denominator: 10_i128.pow(rate.scale()) }
-    }
-
-    /// The fee on `amount` minor units: a charge (positive) is rounded up, in the exchange's
-    /// favour; a rebate (negative) is rounded towards zero, also in the exchange's favour.
-    pub fn fee_on(&self, amount: i128) -> i128 {
-        assert!(amount >= 0, "fee on a negative amount {amount}");
-        let product = amount.checked_mul(self.numerator.abs()).expect("fee overflows i128");
-        if self.numerator >= 0 {
-            product.div_ceil_positive(self.denominator)
-        } else {
-            -(product / self.denominator)
-        }
-    }
-}
-
-/// Ceiling division of non-negative integers (stable `div_ceil` is unsigned-only).
-trait DivCeilPositive {
-    fn div_ceil_positive(self, divisor: i128) -> i128;
-}
-
-impl DivCeilPositive for i128 {
-    fn div_ceil_positive(self, divisor: i128) -> i128 {
-        debug_assert!(self >= 0 && divisor > 0);
-        self / divisor + i128::from(self % divisor != 0)
-    }
-}
-
-/// Who a trade's side was: the resting order or the incoming one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Liquidity {
-    Maker,
-    Taker,
 }
 
 /// One symbol in ledger units.
@@ -91,11 +44,6 @@ pub struct MarketSpec {
     pub base_units_per_lot: i128,
     /// Quote minor units in one notional unit (tick size x step size).
     pub quote_units_per_notional: i128,
-    pub maker_fee_rate: Decimal,
-    pub taker_fee_rate: Decimal,
-    pub maker_fee_floor: Decimal,
-    maker_fee: FeeRate,
-    taker_fee: FeeRate,
 }
 
 impl MarketSpec {
@@ -136,15 +84,6 @@ impl MarketSpec {
                 scale: quote_scale,
             },
         )?;
-        for (field, rate) in
-            [("makerFeeRate", spec.maker_fee_rate), ("takerFeeRate", spec.taker_fee_rate)]
-        {
-            if rate >= Decimal::ONE {
-                return Err(MarketSpecError::FeeRateTooHigh { field, rate });
-            }
-        }
-        // `validate` refused a maker rate below the floor; the rebate can never exceed it.
-        debug_assert!(spec.maker_fee_rate >= spec.maker_fee_floor);
         Ok(MarketSpec {
             symbol,
             base,
@@ -153,11 +92,6 @@ impl MarketSpec {
             quote_scale,
             base_units_per_lot,
             quote_units_per_notional,
-            maker_fee_rate: spec.maker_fee_rate,
-            taker_fee_rate: spec.taker_fee_rate,
-            maker_fee_floor: spec.maker_fee_floor,
-            maker_fee: FeeRate::from_decimal(spec.maker_fee_rate),
-            taker_fee: FeeRate::from_decimal(spec.taker_fee_rate),
         })
     }
 
@@ -169,14 +103,6 @@ impl MarketSpec {
     /// `notional` in quote minor units.
     pub fn quote_amount(&self, notional: Notional) -> i128 {
         notional.0.checked_mul(self.quote_units_per_notional).expect("quote amount overflows i128")
-    }
-
-    /// The fee a side pays (positive) or earns (negative) on `received` minor units.
-    pub fn fee(&self, liquidity: Liquidity, received: i128) -> i128 {
-        match liquidity {
-            Liquidity::Maker => self.maker_fee.fee_on(received),
-            Liquidity::Taker => self.taker_fee.fee_on(received),
-        }
     }
 }
 
@@ -232,30 +158,13 @@ mod tests {
         ));
     }
 
-    #[rstest]
-    #[case::charge_exact("0.001", 10_000, 10)]
-    #[case::charge_rounds_up("0.001", 10_001, 11)]
-    #[case::charge_on_one_unit("0.001", 1, 1)]
-    #[case::rebate_exact("-0.0001", 100_000, -10)]
-    #[case::rebate_rounds_down("-0.0001", 109_999, -10)]
-    #[case::rebate_on_tiny_amount("-0.0001", 9_999, 0)]
-    #[case::zero_rate("0", 123_456, 0)]
-    #[case::trailing_zeros("0.00100000", 10_001, 11)]
-    fn fee_rounding_favours_the_exchange(
-        #[case] rate: &str,
-        #[case] amount: i128,
-        #[case] expected: i128,
-    ) {
-        assert_eq!(FeeRate::from_decimal(dec(rate)).fee_on(amount), expected);
-    }
-
     #[test]
     fn rebate_never_exceeds_the_floor() {
         let mut spec = btcusdt();
         spec.maker_fee_rate = spec.maker_fee_floor;
-        let market = MarketSpec::new(&spec, 8, 8).unwrap();
+        let maker_fee = spec.maker_fee().unwrap();
         for amount in [1, 1_999, 2_000, 2_001, 123_456_789] {
-            let rebate = -market.fee(Liquidity::Maker, amount);
+            let rebate = -maker_fee.fee_on(amount);
             // floor is -0.0005: the rebate is at most amount x 5 / 10,000.
             assert!(rebate * 10_000 <= amount * 5, "{amount}: {rebate}");
             assert!(rebate >= 0);

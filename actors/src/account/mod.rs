@@ -50,10 +50,12 @@ pub use changes::Changes;
 pub use errors::{AccountReject, ApplyError};
 pub use invariants::InvariantViolation;
 pub use ledger::{Bucket, EntryKind, LedgerEntry, Leg, Owner, SystemAccount};
-pub use market::{ASSET_SCALE_MAX, FeeRate, Liquidity, MarketSpec, MarketSpecError};
+pub use market::{ASSET_SCALE_MAX, MarketSpec, MarketSpecError};
 pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
 pub use outcome::{TakerFill, order_after_own_events};
 pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
-pub use state::{AccountState, RestoredState, SHARD_COUNT_MAX, shard_of};
+pub use state::{
+    AccountState, RestoredState, SHARD_COUNT_MAX, SUPPLY_MAX, shard_of, shard_supply_max,
+};

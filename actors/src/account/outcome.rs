@@ -3,11 +3,11 @@
 //! RESULT/FULL) before the shard has settled the events from the bus. The shard's settlement
 //! (`settle.rs`) remains the ledger's truth; this is a read-only view of the same rules.
 
-use super::market::{Liquidity, MarketSpec};
+use super::market::MarketSpec;
 use super::orders::{OrderRecord, OrderStatus};
 use crate::model::{
-    AssetCode, BookEvent, EventKind, ExpireReason, Notional, OrderQuantity, Price, Qty, Side,
-    TradeId,
+    AssetCode, BookEvent, EventKind, ExpireReason, Liquidity, Notional, OrderQuantity, Price, Qty,
+    Side, TradeId,
 };
 
 /// One fill of the order as the taker, with the fee charged on what it received.
@@ -47,7 +47,7 @@ pub fn order_after_own_events(
                     trade_id: trade.trade_id,
                     price: trade.price,
                     qty: trade.qty,
-                    commission: market.fee(Liquidity::Taker, received),
+                    commission: trade.fee(Liquidity::Taker, received),
                     commission_asset,
                 });
             }

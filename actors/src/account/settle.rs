@@ -21,13 +21,13 @@
 
 use super::errors::ApplyError;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
-use super::market::{Liquidity, MarketSpec};
+use super::market::MarketSpec;
 use super::orders::OrderStatus;
 use super::place::open_requirement;
 use super::state::AccountState;
 use crate::model::{
-    AccountId, BookEvent, EventKind, ExpireReason, Notional, OrderAmended, OrderId, OrderQuantity,
-    Side, SymbolCode, TradeExecuted,
+    AccountId, BookEvent, EventKind, ExpireReason, Liquidity, Notional, OrderAmended, OrderId,
+    OrderQuantity, Side, SymbolCode, TradeExecuted,
 };
 
 impl AccountState {
@@ -179,7 +179,7 @@ impl AccountState {
         post(self, order.hold_asset, spent, Leg::held(user), clearing, EntryKind::TradeSettle);
         self.orders.get_mut(order_id).expect("known").hold_remaining -= spent;
         self.release_hold(order_id, consumed - spent, &cause);
-        let fee = market.fee(liquidity, received);
+        let fee = trade.fee(liquidity, received);
         let net = received - fee.max(0);
         post(self, received_asset, net, clearing, Leg::available(user), EntryKind::TradeSettle);
         if fee > 0 {

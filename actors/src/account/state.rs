@@ -14,6 +14,17 @@ use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
 /// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
 pub const SHARD_COUNT_MAX: u16 = 1_024;
 
+/// The most of one asset all shards together may take in from the outside world, in minor
+/// units: the store's 64-bit integers (9.2e18 minor units, 92 billion whole units at 8
+/// decimals). Every balance anywhere (users on any shard, fees, clearing) is part of that
+/// total, so none can leave them.
+pub const SUPPLY_MAX: i128 = i64::MAX as i128;
+
+/// One shard's share of [`SUPPLY_MAX`] when the exchange runs `shard_count` shards.
+pub fn shard_supply_max(shard_count: u16) -> i128 {
+    SUPPLY_MAX / i128::from(shard_count.max(1))
+}
+
 /// The shard (of `shard_count`) that owns `account`.
 pub fn shard_of(account: AccountId, shard_count: usize) -> usize {
     assert!(shard_count > 0, "at least one shard");
@@ -51,6 +62,8 @@ pub struct AccountState {
     pub(super) changed_orders: BTreeMap<OrderId, OrderRecord>,
     pub(super) changed_watermarks: BTreeSet<SymbolCode>,
     pub(super) opened_accounts: Vec<AccountId>,
+    /// Deposits stop at this much of an asset taken in (see [`shard_supply_max`]).
+    supply_max: i128,
 }
 
 impl AccountState {
@@ -72,7 +85,14 @@ impl AccountState {
             changed_orders: BTreeMap::new(),
             changed_watermarks: BTreeSet::new(),
             opened_accounts: Vec::new(),
+            supply_max: shard_supply_max(SHARD_COUNT_MAX),
         }
+    }
+
+    /// Sets this shard's share of the supply for an exchange of `shard_count` shards (the
+    /// default assumes the most shards there can be).
+    pub fn set_shard_count(&mut self, shard_count: u16) {
+        self.supply_max = shard_supply_max(shard_count);
     }
 
     /// Rebuilds a shard from the rows the shell stored. Nothing is marked changed.
@@ -152,6 +172,11 @@ impl AccountState {
             }
             (user, external)
         } else {
+            let supply = -self.system_balance(SystemAccount::External, asset).available;
+            if supply.saturating_add(amount) > self.supply_max {
+                let max = self.supply_max;
+                return Err(AccountReject::SupplyExceeded { asset, amount, max });
+            }
             (external, user)
         };
         let cause = Cause { reference, ..Cause::default() };
@@ -188,6 +213,16 @@ impl AccountState {
 
     pub fn market(&self, symbol: SymbolCode) -> Option<&MarketSpec> {
         self.markets.get(&symbol)
+    }
+
+    /// Starts trading `market` (a symbol listed while running); false if it already trades.
+    pub fn add_market(&mut self, market: MarketSpec) -> bool {
+        if self.markets.contains_key(&market.symbol) {
+            return false;
+        }
+        self.assets.extend([market.base, market.quote]);
+        self.markets.insert(market.symbol, market);
+        true
     }
 
     pub fn balance(&self, account: AccountId, asset: AssetCode) -> Balance {

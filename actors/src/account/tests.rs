@@ -147,6 +147,27 @@ fn refused_withdrawal_changes_nothing(
 }
 
 #[test]
+fn deposits_stop_where_balances_would_leave_the_stores_integers() {
+    let mut harness = Harness::new();
+    harness.state.set_shard_count(4);
+    let max = SUPPLY_MAX / 4;
+    let supply = -harness.state.system_balance(SystemAccount::External, btc()).available;
+    let room = max - supply;
+    harness.state.drain_changes();
+    assert_eq!(
+        harness.state.deposit(ALICE, btc(), room + 1, 1),
+        Err(AccountReject::SupplyExceeded { asset: btc(), amount: room + 1, max })
+    );
+    assert!(harness.state.drain_changes().is_empty());
+    harness.state.deposit(ALICE, btc(), room, 2).unwrap();
+    // Full: only a withdrawal makes room again.
+    assert!(harness.state.deposit(ALICE, btc(), 1, 3).is_err());
+    harness.state.withdraw(ALICE, btc(), 1, 4).unwrap();
+    harness.state.deposit(ALICE, btc(), 1, 5).unwrap();
+    assert!(i64::try_from(harness.state.balance(ALICE, btc()).available).is_ok());
+}
+
+#[test]
 fn deposit_and_withdrawal_move_between_external_and_available() {
     let mut harness = Harness::new();
     harness.state.withdraw(ALICE, btc(), 400, 77).unwrap();

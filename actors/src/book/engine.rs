@@ -8,8 +8,8 @@ use super::ladder::{self, Ladder};
 use super::limits::BookLimits;
 use super::order_index::OrderIndex;
 use crate::model::{
-    AccountId, BookCommand, BookEvent, BookInput, EventKind, LevelChanged, OrderId, Price, Qty,
-    RejectReason, Side,
+    AccountId, BookCommand, BookEvent, BookInput, EventKind, LevelChanged, MarketTerms, OrderId,
+    Price, Qty, RejectReason, Side,
 };
 
 /// What one or more applied inputs produced. Callers keep one and reuse it across commands (and
@@ -157,16 +157,34 @@ impl MatchingEngine {
             }
             BookCommand::Amend(amend) => self.amend(amend, &mut out.events),
             BookCommand::SetReferencePrice(price) => self.set_reference_price(*price),
+            BookCommand::SetTerms(terms) => self.set_terms(*terms),
         };
         self.check_invariants();
         result
     }
 
     fn set_reference_price(&mut self, price: Price) -> Result<(), RejectReason> {
-        if price < self.limits.min_price || price > self.limits.max_price {
+        if price < self.limits.terms.min_price || price > self.limits.terms.max_price {
             return Err(RejectReason::PriceOutOfRange);
         }
         self.reference_price = Some(price);
+        Ok(())
+    }
+
+    /// Resting orders were accepted inside the price range, and a restore checks they still
+    /// are: the range is fixed for the book's life. Everything else applies from the next input.
+    fn set_terms(&mut self, terms: MarketTerms) -> Result<(), RejectReason> {
+        let current = self.limits.terms;
+        if (terms.min_price, terms.max_price) != (current.min_price, current.max_price) {
+            return Err(RejectReason::InvalidTerms);
+        }
+        if terms.min_qty > terms.max_qty
+            || terms.min_notional > terms.max_notional
+            || terms.max_qty.0.checked_mul(u64::from(self.limits.capacity.orders_max)).is_none()
+        {
+            return Err(RejectReason::InvalidTerms);
+        }
+        self.limits.terms = terms;
         Ok(())
     }
 

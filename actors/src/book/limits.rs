@@ -1,7 +1,7 @@
 //! The integer limits one book enforces, compiled once from the decimal [`SymbolSpec`] and the
 //! operator's capacity settings, and the price band derived from a reference price.
 
-use crate::model::{BASIS_POINTS_PER_WHOLE, Notional, Price, Qty, SpecError, SymbolSpec};
+use crate::model::{BASIS_POINTS_PER_WHOLE, MarketTerms, Price, SpecError, SymbolSpec};
 
 /// Capacity settings of one book (operator configuration, not part of the symbol spec).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,60 +24,33 @@ impl Default for BookCapacity {
     }
 }
 
-/// Everything the engine checks, in ticks, lots and notional units.
+/// Everything the engine checks, in ticks, lots and notional units, and the fees it stamps on
+/// trades: the symbol's current terms and the operator's capacity settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BookLimits {
-    pub min_price: Price,
-    pub max_price: Price,
-    pub min_qty: Qty,
-    pub max_qty: Qty,
-    pub min_notional: Notional,
-    pub max_notional: Notional,
-    /// Half-width of the band around the reference price, in basis points; 0 = no band.
-    pub price_band_bps: u32,
+    pub terms: MarketTerms,
     pub capacity: BookCapacity,
 }
 
 impl BookLimits {
     pub fn from_spec(spec: &SymbolSpec, capacity: BookCapacity) -> Result<Self, SpecError> {
-        spec.validate()?;
-        let price = |field: &'static str, value| {
-            spec.price_to_ticks(value).map_err(|_| SpecError::OutOfRange { field, value })
-        };
-        let qty = |field: &'static str, value| {
-            spec.qty_to_lots(value).map_err(|_| SpecError::OutOfRange { field, value })
-        };
-        let notional = |field: &'static str, value: rust_decimal::Decimal| {
-            if value.is_zero() {
-                return Ok(Notional::ZERO);
-            }
-            spec.quote_to_notional(value).map_err(|_| SpecError::OutOfRange { field, value })
-        };
-        let limits = BookLimits {
-            min_price: price("minPrice", spec.min_price)?,
-            max_price: price("maxPrice", spec.max_price)?,
-            min_qty: qty("minQty", spec.min_qty)?,
-            max_qty: qty("maxQty", spec.max_qty)?,
-            min_notional: notional("minNotional", spec.min_notional)?,
-            max_notional: notional("maxNotional", spec.max_notional)?,
-            price_band_bps: spec.price_band_bps,
-            capacity,
-        };
+        let terms = MarketTerms::from_spec(spec)?;
         // A level's total is a u64 sum of open quantities: it must not overflow even if every
         // order in the book sits at one level with the largest quantity.
-        if limits.max_qty.0.checked_mul(u64::from(capacity.orders_max)).is_none() {
+        if terms.max_qty.0.checked_mul(u64::from(capacity.orders_max)).is_none() {
             return Err(SpecError::OutOfRange { field: "maxQty", value: spec.max_qty });
         }
-        Ok(limits)
+        Ok(BookLimits { terms, capacity })
     }
 
     /// The band around `reference`, if banding is on.
     pub fn band_around(&self, reference: Price) -> Option<PriceBand> {
-        if self.price_band_bps == 0 {
+        let band_bps = self.terms.price_band_bps;
+        if band_bps == 0 {
             return None;
         }
-        let width = i128::from(reference.0) * i128::from(self.price_band_bps)
-            / i128::from(BASIS_POINTS_PER_WHOLE);
+        let width =
+            i128::from(reference.0) * i128::from(band_bps) / i128::from(BASIS_POINTS_PER_WHOLE);
         let width = i64::try_from(width).expect("band width is below the reference price");
         Some(PriceBand { low: Price(reference.0 - width), high: Price(reference.0 + width) })
     }
@@ -100,16 +73,18 @@ impl PriceBand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::btcusdt;
+    use crate::model::{Notional, Qty, btcusdt};
 
     #[test]
     fn limits_are_exact_integer_units() {
         let limits = BookLimits::from_spec(&btcusdt(), BookCapacity::default()).unwrap();
-        assert_eq!(limits.min_price, Price(1));
-        assert_eq!(limits.max_price, Price(100_000_000));
-        assert_eq!(limits.min_qty, Qty(1));
-        assert_eq!(limits.max_qty, Qty(900_000_000));
-        assert_eq!(limits.min_notional, Notional(50_000_000));
+        let terms = limits.terms;
+        assert_eq!(terms.min_price, Price(1));
+        assert_eq!(terms.max_price, Price(100_000_000));
+        assert_eq!(terms.min_qty, Qty(1));
+        assert_eq!(terms.max_qty, Qty(900_000_000));
+        assert_eq!(terms.min_notional, Notional(50_000_000));
+        assert_eq!(terms.taker_fee.to_decimal(), btcusdt().taker_fee_rate);
     }
 
     #[test]

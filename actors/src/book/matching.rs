@@ -215,6 +215,8 @@ impl MatchingEngine {
             taker_order_id: taker.order_id,
             taker_account_id: taker.account_id,
             maker_open_qty,
+            maker_fee: self.limits.terms.maker_fee,
+            taker_fee: self.limits.terms.taker_fee,
         };
         self.sequencer.emit(events, EventKind::Traded(trade));
         if maker_open_qty.is_zero() {

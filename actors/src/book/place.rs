@@ -150,10 +150,10 @@ impl MatchingEngine {
         if qty.is_zero() {
             return Err(RejectReason::ZeroQuantity);
         }
-        if qty < self.limits.min_qty {
+        if qty < self.limits.terms.min_qty {
             return Err(RejectReason::QtyBelowMin);
         }
-        if qty > self.limits.max_qty {
+        if qty > self.limits.terms.max_qty {
             return Err(RejectReason::QtyAboveMax);
         }
         Ok(())
@@ -163,10 +163,10 @@ impl MatchingEngine {
         if notional.0 <= 0 {
             return Err(RejectReason::ZeroQuantity);
         }
-        if notional < self.limits.min_notional {
+        if notional < self.limits.terms.min_notional {
             return Err(RejectReason::NotionalBelowMin);
         }
-        if notional > self.limits.max_notional {
+        if notional > self.limits.terms.max_notional {
             return Err(RejectReason::NotionalAboveMax);
         }
         Ok(())
@@ -177,7 +177,7 @@ impl MatchingEngine {
         price: Price,
         band: Option<PriceBand>,
     ) -> Result<(), RejectReason> {
-        if price < self.limits.min_price || price > self.limits.max_price {
+        if price < self.limits.terms.min_price || price > self.limits.terms.max_price {
             return Err(RejectReason::PriceOutOfRange);
         }
         if band.is_some_and(|band| !band.contains(price)) {

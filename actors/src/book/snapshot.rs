@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::arena::{NIL, OrderNode};
 use super::engine::{MatchingEngine, RestingOrder};
 use super::limits::BookLimits;
-use crate::model::{OrderId, Price};
+use crate::model::{MarketTerms, OrderId, Price};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookSnapshot {
@@ -18,6 +18,9 @@ pub struct BookSnapshot {
     pub last_event_seq: u64,
     pub last_trade_id: u64,
     pub reference_price: Option<Price>,
+    /// The terms in force (they change by journaled command, so a restore must not take them
+    /// from the configuration).
+    pub terms: MarketTerms,
     /// Resting orders, sorted by `priority_seq`.
     pub orders: Vec<RestingOrder>,
 }
@@ -50,12 +53,15 @@ impl MatchingEngine {
             last_event_seq: self.sequencer.last_event_seq,
             last_trade_id: self.last_trade_id,
             reference_price: self.reference_price,
+            terms: self.limits.terms,
             orders,
         }
     }
 
     /// Rebuilds a book from `snapshot`, checking it is one a book could have produced.
+    /// The capacity comes from `limits`, the terms from the snapshot.
     pub fn restore(limits: BookLimits, snapshot: &BookSnapshot) -> Result<Self, RestoreError> {
+        let limits = BookLimits { terms: snapshot.terms, ..limits };
         let mut engine = MatchingEngine::new(limits);
         let mut scratch = Vec::new();
         let mut previous_priority = None;
@@ -70,7 +76,8 @@ impl MatchingEngine {
             if engine.order_index.contains(order.order_id) {
                 return Err(RestoreError::Duplicate(order.order_id));
             }
-            let price_ok = limits.min_price <= order.price && order.price <= limits.max_price;
+            let price_ok =
+                limits.terms.min_price <= order.price && order.price <= limits.terms.max_price;
             if order.open_qty.is_zero() || !price_ok {
                 return Err(RestoreError::Invalid(order.order_id));
             }

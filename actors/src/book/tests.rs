@@ -6,9 +6,9 @@ use rstest::rstest;
 use super::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
 use crate::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
-    CancelReason, ClientOrderId, EventKind, ExpireReason, LevelChanged, Notional, OrderId,
-    OrderQuantity, OrderType, PlaceOrder, Price, Qty, RejectReason, SelfTradePrevention, Side,
-    SpendLimit, TimeInForce,
+    CancelReason, ClientOrderId, EventKind, ExpireReason, FeeRate, LevelChanged, MarketTerms,
+    Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty, RejectReason,
+    SelfTradePrevention, Side, SpendLimit, TimeInForce,
 };
 
 const ALICE: AccountId = AccountId(1);
@@ -16,13 +16,17 @@ const BOB: AccountId = AccountId(2);
 
 fn limits() -> BookLimits {
     BookLimits {
-        min_price: Price(1),
-        max_price: Price(1_000_000),
-        min_qty: Qty(1),
-        max_qty: Qty(1_000_000),
-        min_notional: Notional(10),
-        max_notional: Notional(1 << 40),
-        price_band_bps: 1_000,
+        terms: MarketTerms {
+            min_price: Price(1),
+            max_price: Price(1_000_000),
+            min_qty: Qty(1),
+            max_qty: Qty(1_000_000),
+            min_notional: Notional(10),
+            max_notional: Notional(1 << 40),
+            price_band_bps: 1_000,
+            maker_fee: FeeRate::ZERO,
+            taker_fee: FeeRate::ZERO,
+        },
         capacity: BookCapacity { orders_max: 8, account_orders_max: 4, orders_preallocated: 8 },
     }
 }
@@ -813,7 +817,7 @@ fn notional_below_min_is_refused() {
 #[test]
 fn notional_above_max_is_refused() {
     let mut book = Book::new();
-    book.engine.limits.max_notional = Notional(999);
+    book.engine.limits.terms.max_notional = Notional(999);
     let order = book.limit_order(ALICE, Side::Buy, 100, 10);
     assert_refused_without_change(&mut book, order, RejectReason::NotionalAboveMax);
 }

@@ -76,7 +76,6 @@ impl SymbolHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::Liquidity;
     use crate::model::{
         AccountId, EventKind, LevelChanged, OrderId, Price, Qty, Side, TradeExecuted, TradeId,
         btcusdt,
@@ -97,6 +96,8 @@ mod tests {
             taker_order_id: OrderId(2),
             taker_account_id: AccountId(2),
             maker_open_qty: Qty(0),
+            maker_fee: btcusdt().maker_fee().expect("rate"),
+            taker_fee: btcusdt().taker_fee().expect("rate"),
         });
         BookEvent { seq, ts_ns: ts_ms * 1_000_000, kind }
     }
@@ -138,8 +139,9 @@ mod tests {
         // The taker bought 3 lots: its fee is on the base it received; the maker sold.
         let base = market.base_amount(Qty(3));
         let quote = market.quote_amount(trade.notional());
-        assert_eq!(i128::from(trade.taker_fee), market.fee(Liquidity::Taker, base));
-        assert_eq!(i128::from(trade.maker_fee), market.fee(Liquidity::Maker, quote));
+        let spec = btcusdt();
+        assert_eq!(i128::from(trade.taker_fee), spec.taker_fee().expect("rate").fee_on(base));
+        assert_eq!(i128::from(trade.maker_fee), spec.maker_fee().expect("rate").fee_on(quote));
         assert!(!trade.buyer_is_maker());
         let sides: Vec<_> = trade.sides_of(AccountId(2)).collect();
         assert_eq!(sides, [(true, false, trade.taker_fee)]);

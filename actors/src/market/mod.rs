@@ -9,6 +9,8 @@
 //! - `aggregate.rs`: aggregate trades (same taker order and price).
 //! - `history.rs`: [`SymbolHistory`], the history writer's per-symbol state ([`TradeBatch`]).
 //! - `state.rs`: [`SymbolMarket`], one symbol's bounded in-memory market data.
+//! - `depth_replica.rs`: [`DepthReplica`], one symbol's depth rebuilt from level changes by
+//!   sequence, stale after a gap until resynced from a snapshot of the book.
 //! - `actor/`: the `MarketData` actor shell that holds every symbol's state for the routes.
 //!
 //! Ordering: trades arrive in trade id order, after they are durable in the trades table, so
@@ -16,6 +18,7 @@
 
 pub mod actor;
 mod aggregate;
+mod depth_replica;
 mod history;
 mod interval;
 mod kline;
@@ -27,6 +30,7 @@ mod trade;
 mod testing;
 
 pub use aggregate::{AggTrade, aggregate};
+pub use depth_replica::{DepthReplica, ReplicaUpdate};
 pub use history::{SymbolHistory, TradeBatch};
 pub use interval::{DAY_MS, KlineInterval};
 pub use kline::{Kline, KlineSeries, KlineWindow};

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Liquidity, MarketSpec};
+use crate::account::MarketSpec;
+use crate::model::Liquidity;
 use crate::model::{
     AccountId, BookEvent, EventKind, Notional, OrderId, Price, Qty, Side, SymbolCode, TradeId,
 };
@@ -68,8 +69,8 @@ pub enum TradeApplyError {
     FeeTooLarge { symbol: SymbolCode, trade_id: u64 },
 }
 
-/// The fee one side of `trade` pays in the asset it receives (`MarketSpec::fee`, as the
-/// account shard charges it).
+/// The fee one side of `trade` pays in the asset it receives, at the rates the trade carries
+/// (as the account shard charges it).
 fn fee(market: &MarketSpec, trade: &crate::model::TradeExecuted, liquidity: Liquidity) -> i128 {
     let buyer = match liquidity {
         Liquidity::Taker => trade.taker_side == Side::Buy,
@@ -80,7 +81,7 @@ fn fee(market: &MarketSpec, trade: &crate::model::TradeExecuted, liquidity: Liqu
     } else {
         market.quote_amount(Notional::of(trade.price, trade.qty))
     };
-    market.fee(liquidity, received)
+    trade.fee(liquidity, received)
 }
 
 /// The trades of one symbol's events after a watermark.

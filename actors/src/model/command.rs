@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, ClientOrderId, Notional, OrderId, OrderQuantity, OrderType, Price, Qty,
+    AccountId, ClientOrderId, MarketTerms, Notional, OrderId, OrderQuantity, OrderType, Price, Qty,
     SelfTradePrevention, Side, TimeInForce,
 };
 
@@ -30,6 +30,9 @@ pub enum BookCommand {
     Amend(AmendOrder),
     /// Sets the reference price the price band is measured from (last trade price otherwise).
     SetReferencePrice(Price),
+    /// New filters and fee rates (operator action); the price range may not change while the
+    /// book runs, since resting orders were accepted inside it.
+    SetTerms(MarketTerms),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

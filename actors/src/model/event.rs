@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountId, ClientOrderId, Notional, OrderId, OrderQuantity, OrderType, Price, Qty,
-    RejectReason, SelfTradePrevention, Side, TimeInForce, TradeId,
+    AccountId, ClientOrderId, FeeRate, Liquidity, Notional, OrderId, OrderQuantity, OrderType,
+    Price, Qty, RejectReason, SelfTradePrevention, Side, TimeInForce, TradeId,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,20 @@ pub struct TradeExecuted {
     pub taker_account_id: AccountId,
     /// What is left open of the maker order after this fill (0 = filled).
     pub maker_open_qty: Qty,
+    /// The fee rates in force when this trade matched (the book's terms), so that settlement
+    /// and its replay charge exactly these.
+    pub maker_fee: FeeRate,
+    pub taker_fee: FeeRate,
+}
+
+impl TradeExecuted {
+    /// The fee a side pays (positive) or earns (negative) on the `received` minor units.
+    pub fn fee(&self, liquidity: Liquidity, received: i128) -> i128 {
+        match liquidity {
+            Liquidity::Maker => self.maker_fee.fee_on(received),
+            Liquidity::Taker => self.taker_fee.fee_on(received),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

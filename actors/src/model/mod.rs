@@ -8,11 +8,13 @@
 
 mod command;
 mod event;
+mod fee;
 mod ids;
 mod numbers;
 mod order;
 mod reject;
 mod spec;
+mod terms;
 
 pub use command::{
     AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders, PlaceOrder,
@@ -22,6 +24,7 @@ pub use event::{
     BookEvent, CancelReason, EventKind, ExpireReason, LevelChanged, OrderAccepted, OrderAmended,
     OrderCanceled, OrderExpired, OrderRejected, TradeExecuted,
 };
+pub use fee::{FEE_RATE_SCALE_MAX, FeeRate, FeeRateError, Liquidity};
 pub use ids::{
     ASSET_CODE_LEN_MAX, AccountId, AssetCode, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId,
     ClientOrderIdError, CodeError, OrderId, SYMBOL_CODE_LEN_MAX, SymbolCode, TradeId,
@@ -30,6 +33,7 @@ pub use numbers::{Notional, Price, Qty};
 pub use order::{OrderQuantity, OrderType, SelfTradePrevention, Side, TimeInForce};
 pub use reject::RejectReason;
 pub use spec::{BASIS_POINTS_PER_WHOLE, ConversionError, SpecError, SymbolSpec};
+pub use terms::MarketTerms;
 
 #[cfg(test)]
 pub(crate) use spec::tests::{btcusdt, dec};

@@ -60,4 +60,8 @@ pub enum RejectReason {
     TooManyOpenOrders,
     #[error("Input sequence number is not the next one expected.")]
     InputOutOfSequence,
+    #[error(
+        "Invalid terms: the price range of a live symbol cannot change, each minimum must not exceed its maximum, and maxQty must fit the book's capacity."
+    )]
+    InvalidTerms,
 }

@@ -6,33 +6,51 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-use super::{Notional, Price, Qty, RejectReason};
+use super::{FeeRate, FeeRateError, Notional, Price, Qty, RejectReason};
 
 /// Basis points in one whole (100%).
 pub const BASIS_POINTS_PER_WHOLE: u32 = 10_000;
 
 /// One tradable symbol. Fee rates are fractions (0.001 = 0.1%); a negative maker rate is a
 /// rebate and may not go below `maker_fee_floor`.
+///
+/// Serialized in the API's camelCase (`tickSize`); the configuration file's snake_case
+/// (`tick_size`) is accepted too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SymbolSpec {
     pub symbol: String,
+    #[serde(alias = "base_asset")]
     pub base_asset: String,
+    #[serde(alias = "quote_asset")]
     pub quote_asset: String,
     /// PRICE_FILTER
+    #[serde(alias = "tick_size")]
     pub tick_size: Decimal,
+    #[serde(alias = "min_price")]
     pub min_price: Decimal,
+    #[serde(alias = "max_price")]
     pub max_price: Decimal,
     /// LOT_SIZE (and MARKET_LOT_SIZE)
+    #[serde(alias = "step_size")]
     pub step_size: Decimal,
+    #[serde(alias = "min_qty")]
     pub min_qty: Decimal,
+    #[serde(alias = "max_qty")]
     pub max_qty: Decimal,
     /// NOTIONAL
+    #[serde(alias = "min_notional")]
     pub min_notional: Decimal,
+    #[serde(alias = "max_notional")]
     pub max_notional: Decimal,
     /// PERCENT_PRICE_BY_SIDE as one symmetric band around the reference price; 0 turns it off.
+    #[serde(alias = "price_band_bps")]
     pub price_band_bps: u32,
+    #[serde(alias = "maker_fee_rate")]
     pub maker_fee_rate: Decimal,
+    #[serde(alias = "taker_fee_rate")]
     pub taker_fee_rate: Decimal,
+    #[serde(alias = "maker_fee_floor")]
     pub maker_fee_floor: Decimal,
 }
 
@@ -53,6 +71,8 @@ pub enum SpecError {
     NegativeTakerFee { rate: Decimal },
     #[error("price band {bps} bps must be below {BASIS_POINTS_PER_WHOLE}")]
     BandTooWide { bps: u32 },
+    #[error("{field}: {error}")]
+    FeeRate { field: &'static str, error: FeeRateError },
 }
 
 /// A client value refused at the edge, with the values that explain it.
@@ -141,7 +161,19 @@ impl SymbolSpec {
                 floor: self.maker_fee_floor,
             });
         }
+        self.maker_fee()?;
+        self.taker_fee()?;
         Ok(())
+    }
+
+    pub fn maker_fee(&self) -> Result<FeeRate, SpecError> {
+        FeeRate::from_decimal(self.maker_fee_rate)
+            .map_err(|error| SpecError::FeeRate { field: "makerFeeRate", error })
+    }
+
+    pub fn taker_fee(&self) -> Result<FeeRate, SpecError> {
+        FeeRate::from_decimal(self.taker_fee_rate)
+            .map_err(|error| SpecError::FeeRate { field: "takerFeeRate", error })
     }
 
     fn check_multiple(

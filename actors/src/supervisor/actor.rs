@@ -149,6 +149,37 @@ impl Actor for Supervisor {
     }
 }
 
+/// Opens a book for a symbol listed while running (`POST /admin/symbols`) and supervises it;
+/// answers once the book takes orders. A symbol that already has a book is left as it is.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), BookStartError>")]
+pub struct AddBook(pub BookSpec);
+
+impl Handler<AddBook> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<(), BookStartError>>;
+
+    fn handle(&mut self, AddBook(spec): AddBook, _ctx: &mut Self::Context) -> Self::Result {
+        if self.books.contains_key(&spec.symbol) {
+            return Box::pin(actix::fut::ready(Ok(())));
+        }
+        let ports = self.ports.clone();
+        let start = async move {
+            let started = start_book(&spec, &ports).await;
+            (spec, started)
+        };
+        Box::pin(start.into_actor(self).map(|(spec, started), supervisor, _ctx| {
+            let current = started?;
+            if supervisor.books.contains_key(&spec.symbol) {
+                return Ok(());
+            }
+            supervisor.directory.set(&spec.symbol, current.address.clone());
+            let book = SupervisedBook { spec, current, restarting: false };
+            supervisor.books.insert(book.spec.symbol.clone(), book);
+            Ok(())
+        }))
+    }
+}
+
 /// What the supervisor has seen and done.
 #[derive(Debug, Message)]
 #[rtype(result = "SupervisorReport")]

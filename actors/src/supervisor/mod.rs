@@ -10,9 +10,10 @@ mod shard_directory;
 mod shards;
 
 pub use actor::{
-    BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorReport, SupervisorSettings,
+    AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorReport,
+    SupervisorSettings,
 };
 pub use directory::BookDirectory;
 pub use heartbeat::{Heartbeat, HeartbeatReading};
 pub use shard_directory::ShardDirectory;
-pub use shards::{GetShardRestarts, ShardSupervisor};
+pub use shards::{AddShardMarket, GetShardRestarts, ShardSupervisor};

@@ -12,7 +12,7 @@ use actix::prelude::*;
 
 use super::{Heartbeat, RestartReason, ShardDirectory, SupervisorSettings};
 use crate::account::MarketSpec;
-use crate::account::actor::{AccountShard, ShardPorts, ShardStartError};
+use crate::account::actor::{AccountShard, AddMarket, ShardPorts, ShardStartError};
 use crate::model::SymbolCode;
 
 pub struct ShardSupervisor {
@@ -39,14 +39,21 @@ impl std::fmt::Debug for ShardSupervisor {
 
 async fn start_shard(
     shard_index: u16,
+    shard_count: u16,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
 ) -> Result<(Addr<AccountShard>, Arc<Heartbeat>), ShardStartError> {
     let arbiter = Arbiter::new();
     let heartbeat = Arc::new(Heartbeat::default());
-    let address =
-        AccountShard::start(shard_index, markets, ports, &arbiter.handle(), heartbeat.clone())
-            .await?;
+    let address = AccountShard::start(
+        shard_index,
+        shard_count,
+        markets,
+        ports,
+        &arbiter.handle(),
+        heartbeat.clone(),
+    )
+    .await?;
     Ok((address, heartbeat))
 }
 
@@ -61,7 +68,7 @@ impl ShardSupervisor {
         let (mut shards, mut heartbeats) = (Vec::new(), Vec::new());
         for shard_index in 0..count {
             let (shard, heartbeat) =
-                start_shard(shard_index, markets.clone(), ports.clone()).await?;
+                start_shard(shard_index, count, markets.clone(), ports.clone()).await?;
             shards.push(shard);
             heartbeats.push(heartbeat);
         }
@@ -102,11 +109,16 @@ impl ShardSupervisor {
         self.restarting[index] = true;
         tracing::warn!(shard_index, ?reason, "replacing account shard");
         let (markets, ports) = (self.markets.clone(), self.ports.clone());
-        let start = start_shard(shard_index, markets, ports);
+        let count = u16::try_from(self.restarting.len()).unwrap_or(u16::MAX);
+        let start = start_shard(shard_index, count, markets, ports);
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
             supervisor.restarting[index] = false;
             match started {
                 Ok((address, heartbeat)) => {
+                    // Markets listed while it was starting (idempotent for the others).
+                    for market in supervisor.markets.values() {
+                        address.do_send(AddMarket(*market));
+                    }
                     supervisor.directory.set(index, address);
                     supervisor.heartbeats[index] = heartbeat;
                     *supervisor.restarts.entry(reason).or_default() += 1;
@@ -124,6 +136,32 @@ impl Actor for ShardSupervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(self.settings.check_interval, |supervisor, ctx| supervisor.check(ctx));
+    }
+}
+
+/// Lists a market on every shard (and on every replacement started later); answers once each
+/// running shard has it.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct AddShardMarket(pub MarketSpec);
+
+impl Handler<AddShardMarket> for ShardSupervisor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(
+        &mut self,
+        AddShardMarket(market): AddShardMarket,
+        _ctx: &mut Self::Context,
+    ) -> Self::Result {
+        self.markets.insert(market.symbol, market);
+        let shards = self.directory.all();
+        Box::pin(async move {
+            for shard in shards {
+                // A shard that is gone is being replaced, and its replacement starts with the
+                // supervisor's markets, this one included.
+                let _gone = shard.send(AddMarket(market)).await;
+            }
+        })
     }
 }
 

@@ -130,6 +130,21 @@ impl ReferenceBook {
                 self.reference_price = Some(*price);
                 Ok(())
             }
+            BookCommand::SetTerms(terms) => {
+                let current = self.limits.terms;
+                let same_range =
+                    terms.min_price == current.min_price && terms.max_price == current.max_price;
+                let ordered =
+                    terms.min_qty <= terms.max_qty && terms.min_notional <= terms.max_notional;
+                let level_fits = u128::from(terms.max_qty.0)
+                    * u128::from(self.limits.capacity.orders_max)
+                    <= u128::from(u64::MAX);
+                if !(same_range && ordered && level_fits) {
+                    return Err(RejectReason::InvalidTerms);
+                }
+                self.limits.terms = *terms;
+                Ok(())
+            }
         }
     }
 
@@ -149,6 +164,7 @@ impl ReferenceBook {
             last_event_seq: self.last_event_seq,
             last_trade_id: self.last_trade_id,
             reference_price: self.reference_price,
+            terms: self.limits.terms,
             orders: self.orders.clone(),
         }
     }
@@ -215,7 +231,7 @@ impl ReferenceBook {
     // ---- checks --------------------------------------------------------------------------
 
     fn check_range(&self, price: Price) -> Result<(), RejectReason> {
-        if price < self.limits.min_price || price > self.limits.max_price {
+        if price < self.limits.terms.min_price || price > self.limits.terms.max_price {
             return Err(RejectReason::PriceOutOfRange);
         }
         Ok(())
@@ -232,8 +248,8 @@ impl ReferenceBook {
     fn check_qty(&self, qty: Qty) -> Result<(), RejectReason> {
         match qty {
             Qty(0) => Err(RejectReason::ZeroQuantity),
-            qty if qty < self.limits.min_qty => Err(RejectReason::QtyBelowMin),
-            qty if qty > self.limits.max_qty => Err(RejectReason::QtyAboveMax),
+            qty if qty < self.limits.terms.min_qty => Err(RejectReason::QtyBelowMin),
+            qty if qty > self.limits.terms.max_qty => Err(RejectReason::QtyAboveMax),
             _ => Ok(()),
         }
     }
@@ -241,8 +257,12 @@ impl ReferenceBook {
     fn check_notional(&self, notional: Notional) -> Result<(), RejectReason> {
         match notional {
             notional if notional.0 <= 0 => Err(RejectReason::ZeroQuantity),
-            notional if notional < self.limits.min_notional => Err(RejectReason::NotionalBelowMin),
-            notional if notional > self.limits.max_notional => Err(RejectReason::NotionalAboveMax),
+            notional if notional < self.limits.terms.min_notional => {
+                Err(RejectReason::NotionalBelowMin)
+            }
+            notional if notional > self.limits.terms.max_notional => {
+                Err(RejectReason::NotionalAboveMax)
+            }
             _ => Ok(()),
         }
     }
@@ -254,10 +274,10 @@ impl ReferenceBook {
             Some(_) => self.reference_price,
             None => self.reference_price.or(self.best(side.opposite()).map(|(price, _)| price)),
         }?;
-        if self.limits.price_band_bps == 0 {
+        if self.limits.terms.price_band_bps == 0 {
             return None;
         }
-        let width = reference.0 * i64::from(self.limits.price_band_bps) / 10_000;
+        let width = reference.0 * i64::from(self.limits.terms.price_band_bps) / 10_000;
         Some((Price(reference.0 - width), Price(reference.0 + width)))
     }
 
@@ -505,6 +525,8 @@ impl ReferenceBook {
             taker_order_id: taker.order_id,
             taker_account_id: taker.account_id,
             maker_open_qty,
+            maker_fee: self.limits.terms.maker_fee,
+            taker_fee: self.limits.terms.taker_fee,
         }));
     }
 

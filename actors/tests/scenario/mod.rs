@@ -16,11 +16,12 @@
 use exchange_actors::book::{BookCapacity, BookLimits, RestingOrder};
 use exchange_actors::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
-    ClientOrderId, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder, Price, Qty,
-    SelfTradePrevention, Side, SpendLimit, TimeInForce,
+    ClientOrderId, FeeRate, MarketTerms, Notional, OrderId, OrderQuantity, OrderType, PlaceOrder,
+    Price, Qty, SelfTradePrevention, Side, SpendLimit, TimeInForce,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
+use rust_decimal::Decimal;
 
 /// Accounts 1..=ACCOUNTS trade on the book.
 pub const ACCOUNTS: u64 = 5;
@@ -52,6 +53,16 @@ pub enum Step {
         qty: AmendQty,
     },
     SetReferencePrice(i64),
+    /// New qty filters, band and fees (fees in millionths); `move_price_range` asks for the
+    /// refused change of the price range.
+    SetTerms {
+        min_qty: u64,
+        max_qty: u64,
+        band_bps: u32,
+        maker_fee_ppm: i64,
+        taker_fee_ppm: i64,
+        move_price_range: bool,
+    },
     /// An input whose `input_seq` is not the next one (a replay or a gap).
     OutOfSequence {
         ahead: bool,
@@ -131,14 +142,18 @@ pub fn limits_strategy() -> impl Strategy<Value = BookLimits> {
     let min_qty = 1u64..=2;
     (band_on, 500u32..=2_000, min_qty, 8u32..=30, 3u32..=10).prop_map(
         |(band_on, band_bps, min_qty, orders_max, per_account)| BookLimits {
-            min_price: Price(1),
-            max_price: Price(1_000),
-            min_qty: Qty(min_qty),
-            max_qty: Qty(50),
-            // One lot at ~100 ticks is below this: small orders hit NotionalBelowMin.
-            min_notional: Notional(150),
-            max_notional: Notional(4_000),
-            price_band_bps: if band_on { band_bps } else { 0 },
+            terms: MarketTerms {
+                min_price: Price(1),
+                max_price: Price(1_000),
+                min_qty: Qty(min_qty),
+                max_qty: Qty(50),
+                // One lot at ~100 ticks is below this: small orders hit NotionalBelowMin.
+                min_notional: Notional(150),
+                max_notional: Notional(4_000),
+                price_band_bps: if band_on { band_bps } else { 0 },
+                maker_fee: FeeRate::ZERO,
+                taker_fee: FeeRate::ZERO,
+            },
             capacity: BookCapacity {
                 orders_max,
                 account_orders_max: per_account,
@@ -182,6 +197,10 @@ fn step_strategy() -> impl Strategy<Value = Step> {
         17 => (account, target_strategy(), amend_price_strategy(), amend_qty_strategy())
             .prop_map(|(account, target, price, qty)| Step::Amend { account, target, price, qty }),
         5 => price_strategy().prop_map(Step::SetReferencePrice),
+        1 => (1u64..=3, 0u64..=60, 0u32..=2_000, -500i64..=500, 0i64..=2_000, pick(vec![(9, false), (1, true)]))
+            .prop_map(|(min_qty, max_qty, band_bps, maker_fee_ppm, taker_fee_ppm, move_price_range)| {
+                Step::SetTerms { min_qty, max_qty, band_bps, maker_fee_ppm, taker_fee_ppm, move_price_range }
+            }),
         1 => any::<bool>().prop_map(|ahead| Step::OutOfSequence { ahead }),
     ]
 }
@@ -386,6 +405,27 @@ impl Resolver {
                 BookCommand::Amend(resolve_amend(*account, *target, *price, *qty, resting))
             }
             Step::SetReferencePrice(ticks) => BookCommand::SetReferencePrice(Price(*ticks)),
+            Step::SetTerms {
+                min_qty,
+                max_qty,
+                band_bps,
+                maker_fee_ppm,
+                taker_fee_ppm,
+                move_price_range,
+            } => {
+                let fee = |ppm| FeeRate::from_decimal(Decimal::new(ppm, 6)).expect("below 1");
+                BookCommand::SetTerms(MarketTerms {
+                    min_price: Price(1),
+                    max_price: Price(if *move_price_range { 999 } else { 1_000 }),
+                    min_qty: Qty(*min_qty),
+                    max_qty: Qty(*max_qty),
+                    min_notional: Notional(150),
+                    max_notional: Notional(4_000),
+                    price_band_bps: *band_bps,
+                    maker_fee: fee(*maker_fee_ppm),
+                    taker_fee: fee(*taker_fee_ppm),
+                })
+            }
             Step::OutOfSequence { ahead } => {
                 input_seq = if *ahead { last_input_seq + 2 } else { last_input_seq };
                 BookCommand::SetReferencePrice(Price(100))

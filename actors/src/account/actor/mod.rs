@@ -17,6 +17,7 @@
 
 #[cfg(feature = "fault-injection")]
 mod liveness;
+mod markets;
 mod messages;
 mod pipeline;
 mod queries;
@@ -29,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 
 #[cfg(feature = "fault-injection")]
 pub use liveness::PoisonShard;
+pub use markets::AddMarket;
 pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
@@ -122,6 +124,7 @@ impl AccountShard {
     /// Rebuilds shard `shard_index` from the journal and starts it on `arbiter`.
     pub async fn start(
         shard_index: u16,
+        shard_count: u16,
         markets: BTreeMap<SymbolCode, MarketSpec>,
         ports: ShardPorts,
         arbiter: &ArbiterHandle,
@@ -132,6 +135,7 @@ impl AccountShard {
         let restored = ports.journal.load_shard(shard_index, recent).await?;
         let symbols: Vec<SymbolCode> = markets.keys().copied().collect();
         let mut state = AccountState::restore(shard_index, markets, restored);
+        state.set_shard_count(shard_count);
         // Subscribe before catching up: whatever is published meanwhile is either read from
         // the journal or arrives here (duplicates are dropped by watermark).
         let events = ports.bus.subscribe(&shard_stream(shard_index));

@@ -54,6 +54,11 @@ pub struct GetDepth {
     pub levels_max: usize,
 }
 
+/// The terms the book enforces now (its filters and fees, as changed by `SetTerms`).
+#[derive(Debug, Message)]
+#[rtype(result = "crate::model::MarketTerms")]
+pub struct GetTerms;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BookView {
     pub depth: crate::book::Depth,

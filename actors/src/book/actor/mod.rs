@@ -26,7 +26,9 @@ use std::time::Instant;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
-pub use messages::{BookError, BookView, CommandOutcome, GetBookView, GetDepth, SubmitCommands};
+pub use messages::{
+    BookError, BookView, CommandOutcome, GetBookView, GetDepth, GetTerms, SubmitCommands,
+};
 pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
 
 use self::lanes::{Lanes, Queued};
@@ -337,6 +339,14 @@ impl Handler<GetBookView> for SymbolBook {
             last_event_seq: self.engine.last_event_seq(),
             state_hash: self.engine.state_hash(),
         })
+    }
+}
+
+impl Handler<GetTerms> for SymbolBook {
+    type Result = MessageResult<GetTerms>;
+
+    fn handle(&mut self, _query: GetTerms, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.engine.limits().terms)
     }
 }
 

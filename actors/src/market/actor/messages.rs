@@ -3,7 +3,9 @@
 
 use actix::Message;
 
-use crate::market::{AggTrade, Kline, KlineInterval, KlineWindow, TickerStats, TradeRecord};
+use crate::market::{
+    AggTrade, Kline, KlineInterval, KlineWindow, SymbolMarket, TickerStats, TradeRecord,
+};
 use crate::model::SymbolCode;
 
 /// Trades of one symbol that are durable in the trades table, in trade id order.
@@ -12,6 +14,14 @@ use crate::model::SymbolCode;
 pub struct TradesCommitted {
     pub symbol: SymbolCode,
     pub trades: Vec<TradeRecord>,
+}
+
+/// A symbol listed while running; ignored when already held.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct AddSymbol {
+    pub symbol: SymbolCode,
+    pub market: SymbolMarket,
 }
 
 /// The newest `limit` trades, oldest first.

@@ -2,13 +2,19 @@
 //! sends it trades once they are durable; the public routes query it. Every handler is a
 //! plain call into the pure state.
 
+mod depth;
 mod messages;
 
 use std::collections::BTreeMap;
 
 use actix::prelude::*;
 
-pub use messages::{GetKlines, GetRecentAggTrades, GetRecentTrades, GetTickers, TradesCommitted};
+pub use depth::{
+    DEPTH_CONSUMER, DepthReplicas, GetReplicaDepth, GetResyncCount, RESYNC_RETRY, ReplicaEvents,
+};
+pub use messages::{
+    AddSymbol, GetKlines, GetRecentAggTrades, GetRecentTrades, GetTickers, TradesCommitted,
+};
 
 use crate::market::SymbolMarket;
 use crate::model::SymbolCode;
@@ -42,6 +48,14 @@ impl Handler<TradesCommitted> for MarketData {
         if let Some(market) = self.markets.get_mut(&message.symbol) {
             market.apply(&message.trades);
         }
+    }
+}
+
+impl Handler<AddSymbol> for MarketData {
+    type Result = ();
+
+    fn handle(&mut self, message: AddSymbol, _ctx: &mut Self::Context) {
+        self.markets.entry(message.symbol).or_insert(message.market);
     }
 }
 
