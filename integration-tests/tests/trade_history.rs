@@ -1,7 +1,7 @@
 //! The history tables on both databases: a batch of trades, klines and the watermark commits
 //! as one; a replayed batch adds nothing; keyset pages of one account's trades (maker and
-//! taker sides merged) in both directions, by order, by trade id range; time bounds resolve to
-//! trade ids; klines upsert and page.
+//! taker sides merged, a self-trade once) in both directions, by order, by trade id range; time
+//! bounds resolve to trade ids; klines upsert and page.
 
 use exchange::store::{AccountTradeQuery, Store};
 use exchange_actors::market::{Kline, KlineInterval, KlineWindow, TradeBatch, TradeRecord};
@@ -104,6 +104,15 @@ async fn history_tables(backend: Backend) {
     let page = store.kline_page(btcusdt(), KlineInterval::Hour1, &window).await.expect("read");
     assert!(page.is_empty());
     assert!(store.latest_klines(btcusdt(), KlineInterval::Day1, 5).await.expect("read").is_empty());
+
+    // A self-trade (Alice on both sides, allowed with STP mode NONE) is in both side ranges
+    // but is one trade of hers: listed once, and the page still holds `limit` trades.
+    let mut self_trade = batch(11..=12);
+    self_trade.trades[0].taker_account_id = ALICE;
+    store.commit_trade_batches("history", &[self_trade]).await.expect("commit");
+    assert_eq!(ids(&store, query(true, 3)).await, [10, 11, 12]);
+    let from_ten = AccountTradeQuery { from_trade_id: Some(TradeId(10)), ..query(false, 3) };
+    assert_eq!(ids(&store, from_ten).await, [10, 11, 12]);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ pub mod m20261121_000003_shard_batches;
 pub mod m20261121_000004_trades;
 pub mod m20261121_000005_symbols;
 pub mod m20261121_000006_order_lookups;
+pub mod m20261121_000007_covering_trade_lookups;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_trades::Migration),
             Box::new(m20261121_000005_symbols::Migration),
             Box::new(m20261121_000006_order_lookups::Migration),
+            Box::new(m20261121_000007_covering_trade_lookups::Migration),
         ]
     }
 }

@@ -21,7 +21,8 @@ pub use order_history::{
 };
 pub use shard_rows::{shard_consumer, status_name};
 pub use trades::{
-    AccountTradeQuery, TRADE_PAGE_ROWS_MAX, account_trade_selects, trade_id_at_select,
+    AccountTradeQuery, TRADE_PAGE_ROWS_MAX, account_trade_selects, account_trades_select,
+    trade_id_at_select,
 };
 
 use std::sync::Arc;

@@ -9,7 +9,8 @@ use exchange_actors::market::{Kline, KlineInterval, KlineWindow, TradeBatch, Tra
 use exchange_actors::model::{AccountId, OrderId, Price, Qty, Side, SymbolCode, TradeId};
 use exchange_actors::ports::JournalError;
 use sea_orm::sea_query::{
-    Expr, ExprTrait, InsertStatement, OnConflict, Order, Query, SelectStatement, SimpleExpr,
+    Asterisk, Expr, ExprTrait, InsertStatement, OnConflict, Order, Query, SelectStatement,
+    SimpleExpr, UnionType,
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 
@@ -242,6 +243,24 @@ pub fn account_trade_selects(
     Ok([side_select("maker")?, side_select("taker")?])
 }
 
+/// The statement [`Store::account_trades`] runs: both sides' ranges
+/// ([`account_trade_selects`]) as one `UNION ALL`, ordered and cut to the page, so a page is
+/// one round trip. Each side is a derived table, which keeps its own `ORDER BY ... LIMIT`
+/// (and lets SQLite, which refuses parenthesised compound members, run it too). It may return
+/// `2 * limit` rows: a self-trade is on both sides and is dropped once by the caller.
+pub fn account_trades_select(query: &AccountTradeQuery) -> Result<SelectStatement, JournalError> {
+    let limit = Ord::min(query.limit, TRADE_PAGE_ROWS_MAX);
+    let [maker, taker] = account_trade_selects(query)?;
+    let side = |select: SelectStatement, alias: &'static str| {
+        Query::select().column(Asterisk).from_subquery(select, alias).to_owned()
+    };
+    let mut both = side(maker, "maker_side");
+    both.union(UnionType::All, side(taker, "taker_side"))
+        .order_by("trade_id", direction(query.newest_first))
+        .limit(2 * u64::from(limit));
+    Ok(both)
+}
+
 impl Store {
     /// Writes `batches` and `consumer`'s watermarks in one transaction. Trades already stored
     /// are skipped (the watermark makes that rare: only a replay after a lost commit answer).
@@ -351,29 +370,30 @@ impl Store {
         row.map(|row| int(&row, "trade_id").map(TradeId)).transpose()
     }
 
-    /// One account's trades of one symbol: the maker side and the taker side are two keyset
-    /// ranges on their own indexes, merged; the first `limit` in the query's direction.
+    /// One account's trades of one symbol, oldest first: the first `limit` in the query's
+    /// direction of the maker side's and the taker side's keyset ranges, in one statement.
     pub async fn account_trades(
         &self,
         query: &AccountTradeQuery,
     ) -> Result<Vec<TradeRecord>, JournalError> {
-        let limit = Ord::min(query.limit, TRADE_PAGE_ROWS_MAX);
-        let mut merged: BTreeMap<TradeId, TradeRecord> = BTreeMap::new();
-        for select in account_trade_selects(query)? {
-            let rows = self.connection().query_all(&select).await.map_err(store_error)?;
-            for row in &rows {
-                let trade = trade_of(row)?;
-                merged.insert(trade.trade_id, trade);
+        let limit = usize::try_from(Ord::min(query.limit, TRADE_PAGE_ROWS_MAX)).unwrap_or(0);
+        let select = account_trades_select(query)?;
+        let rows = self.connection().query_all(&select).await.map_err(store_error)?;
+        // Rows come in the page's direction; a self-trade comes twice, one after the other.
+        let mut trades: Vec<TradeRecord> = Vec::with_capacity(Ord::min(rows.len(), limit));
+        for row in &rows {
+            let trade = trade_of(row)?;
+            if trades.last().is_some_and(|last| last.trade_id == trade.trade_id) {
+                continue;
             }
+            if trades.len() == limit {
+                break;
+            }
+            trades.push(trade);
         }
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let trades: Vec<TradeRecord> = if query.newest_first {
-            let mut newest: Vec<_> = merged.into_values().rev().take(limit).collect();
-            newest.reverse();
-            newest
-        } else {
-            merged.into_values().take(limit).collect()
-        };
+        if query.newest_first {
+            trades.reverse();
+        }
         Ok(trades)
     }
 
