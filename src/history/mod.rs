@@ -1,29 +1,27 @@
-//! The history writer, in-process: subscribes to the bus as consumer [`HISTORY_CONSUMER`],
-//! turns book events into trades and klines by per-symbol watermark ([`SymbolHistory`]), and
-//! writes them with the watermark in one transaction per group of bus batches. On a gap it
-//! reads the missing events from the journal. After each commit it hands the trades to the
+//! The history writer, in-process: subscribes to the bus as consumer [`HISTORY_CONSUMER`] and
+//! routes each batch to its symbol's [`SymbolWriter`], which turns book events into trades
+//! and klines by watermark and writes them with the watermark in one transaction per group of
+//! batches. Symbols write in parallel, each in order. After each commit the trades go to the
 //! [`MarketData`] actor, so market data in memory is always a suffix of the table.
 //!
 //! Start: subscribe first (whatever is published meanwhile arrives or is in the journal),
 //! restore each symbol's watermark and current klines, catch up from the journal, restore
-//! market data from the table, then consume. A failed commit rebuilds the state from the
-//! table and retries after a pause; the next batch's gap brings back what was lost.
+//! market data from the table, then consume.
+
+mod symbol_writer;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix::{Actor as _, Addr};
 use exchange_actors::account::MarketSpec;
-use exchange_actors::market::actor::{AddSymbol, MarketData, TradesCommitted};
-use exchange_actors::market::{
-    KlineInterval, MarketRestore, SymbolHistory, SymbolMarket, TradeBatch, klines_kept,
-};
+use exchange_actors::market::actor::{AddSymbol, MarketData};
+use exchange_actors::market::{KlineInterval, MarketRestore, SymbolMarket, klines_kept};
 use exchange_actors::model::SymbolCode;
-use exchange_actors::ports::{EventBatch, EventBus, Journal, JournalError};
+use exchange_actors::ports::{EventBatch, EventBus, JournalError};
 use tokio::sync::mpsc;
 
 use crate::store::Store;
+use symbol_writer::SymbolWriter;
 
 /// The history writer's name on the bus and in `consumer_watermarks`.
 pub const HISTORY_CONSUMER: &str = "history";
@@ -31,31 +29,15 @@ pub const HISTORY_CONSUMER: &str = "history";
 pub const EVENT_REPLAY_COUNT_DEFAULT: usize = 1_000;
 /// Most trades restored per symbol (the table read is one page).
 pub const EVENT_REPLAY_COUNT_MAX: usize = 10_000;
-/// Bus batches written in one transaction at most.
-const BUS_BATCHES_PER_COMMIT_MAX: usize = 256;
-/// Events read from the journal per catch-up page.
-const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
-/// Events without trades (orders, cancels, level changes) advance the stored watermark only
-/// once it lags by this many: a restart re-reads at most these from the journal, and a
-/// cancel-heavy book does not cost a transaction per batch.
-const WATERMARK_LAG_MAX: u64 = 10_000;
+/// Bus batches waiting for one symbol's writer; when full, routing waits (and the bus
+/// consumer behind it), so a backlog stays in the broker, not in memory.
+const SYMBOL_QUEUE_BATCHES_MAX: usize = 1_024;
 
 /// The running writer's handle: market data for the routes, and where to list a new symbol.
 #[derive(Debug)]
 pub struct History {
     pub market_data: Addr<MarketData>,
     pub listings: mpsc::UnboundedSender<MarketSpec>,
-}
-
-struct Writer {
-    store: Store,
-    replay_count: usize,
-    journal: Arc<dyn Journal>,
-    markets: BTreeMap<SymbolCode, MarketSpec>,
-    histories: BTreeMap<SymbolCode, SymbolHistory>,
-    /// The watermark stored per symbol.
-    stored: BTreeMap<SymbolCode, u64>,
 }
 
 /// Brings the history up to date with the journal and starts consuming `bus`.
@@ -66,26 +48,24 @@ pub async fn start(
     replay_count: usize,
 ) -> Result<History, JournalError> {
     let events = bus.subscribe(HISTORY_CONSUMER);
-    let journal: Arc<dyn Journal> = Arc::new(store.clone());
-    let mut writer = Writer {
-        store,
-        replay_count,
-        journal,
-        markets,
-        histories: BTreeMap::new(),
-        stored: BTreeMap::new(),
-    };
-    writer.restore().await?;
-    for symbol in writer.markets.keys().copied().collect::<Vec<_>>() {
-        writer.catch_up(symbol, None).await?;
+    let mut writers = Vec::new();
+    for market in markets.values() {
+        let mut writer = SymbolWriter::restore(store.clone(), *market).await?;
+        writer.catch_up(None).await?;
+        writers.push((market.symbol, writer));
     }
     let mut restored = BTreeMap::new();
-    for symbol in writer.markets.keys() {
-        restored.insert(*symbol, restore_market(&writer.store, *symbol, replay_count).await?);
+    for symbol in markets.keys() {
+        restored.insert(*symbol, restore_market(&store, *symbol, replay_count).await?);
     }
     let market_data = MarketData::new(restored).start();
+    let mut router =
+        Router { store, replay_count, market_data: market_data.clone(), writers: BTreeMap::new() };
+    for (symbol, writer) in writers {
+        router.spawn_writer(symbol, writer);
+    }
     let (listings, listed) = mpsc::unbounded_channel();
-    tokio::spawn(writer.run(events, listed, market_data.clone()));
+    tokio::spawn(router.run(events, listed));
     Ok(History { market_data, listings })
 }
 
@@ -107,163 +87,65 @@ async fn restore_market(
     Ok(SymbolMarket::new(replay_count, MarketRestore { trades, klines }))
 }
 
-impl Writer {
-    /// Each symbol's watermark and current klines, as committed.
-    async fn restore(&mut self) -> Result<(), JournalError> {
-        self.histories.clear();
-        for market in self.markets.values().copied().collect::<Vec<_>>() {
-            self.restore_symbol(market).await?;
-        }
-        Ok(())
-    }
+/// Hands each bus batch to its symbol's writer, and starts the writer of a newly listed
+/// symbol.
+struct Router {
+    store: Store,
+    replay_count: usize,
+    market_data: Addr<MarketData>,
+    writers: BTreeMap<SymbolCode, mpsc::Sender<EventBatch>>,
+}
 
-    async fn restore_symbol(&mut self, market: MarketSpec) -> Result<(), JournalError> {
-        let symbol = market.symbol;
-        let watermark = self.store.consumer_watermark(HISTORY_CONSUMER, symbol).await?;
-        let mut current = Vec::new();
-        for interval in KlineInterval::ALL {
-            current.push(self.store.latest_klines(symbol, interval, 1).await?.pop());
-        }
-        self.histories.insert(symbol, SymbolHistory::new(market, watermark, current));
-        self.stored.insert(symbol, watermark);
-        Ok(())
-    }
-
-    /// Takes over symbols listed since the last group, before any of their events can arrive
-    /// (a symbol is listed here before its book opens). Its events then start with a gap from
-    /// the stored watermark and are caught up from the journal.
-    async fn take_listings(
-        &mut self,
-        listed: &mut mpsc::UnboundedReceiver<MarketSpec>,
-        market_data: &Addr<MarketData>,
-    ) -> Result<(), JournalError> {
-        while let Ok(market) = listed.try_recv() {
-            if self.markets.insert(market.symbol, market).is_some() {
-                continue;
-            }
-            let restored = restore_market(&self.store, market.symbol, self.replay_count).await?;
-            market_data.do_send(AddSymbol { symbol: market.symbol, market: restored });
-            self.restore_symbol(market).await?;
-        }
-        Ok(())
-    }
-
-    /// Reads `symbol`'s journal after the watermark until it has no more, committing each
-    /// page (and forwarding its trades to `market_data` when given).
-    async fn catch_up(
-        &mut self,
-        symbol: SymbolCode,
-        market_data: Option<&Addr<MarketData>>,
-    ) -> Result<(), JournalError> {
-        loop {
-            let history = self.histories.get_mut(&symbol).expect("every market has a history");
-            let events = self
-                .journal
-                .book_events_after(symbol.to_string(), history.watermark(), CATCH_UP_PAGE_EVENTS)
-                .await?;
-            if events.is_empty() {
-                return Ok(());
-            }
-            let batch = history.apply(&events).map_err(|error| JournalError::Corrupt {
-                stream: exchange_actors::ports::book_stream(symbol.as_str()),
-                position: history.watermark(),
-                detail: error.to_string(),
-            })?;
-            self.commit(batch.into_iter().collect(), market_data).await?;
-        }
-    }
-
-    async fn commit(
-        &mut self,
-        batches: Vec<TradeBatch>,
-        market_data: Option<&Addr<MarketData>>,
-    ) -> Result<(), JournalError> {
-        let stored = &self.stored;
-        let batches: Vec<TradeBatch> = batches
-            .into_iter()
-            .filter(|batch| {
-                let lag =
-                    batch.watermark.saturating_sub(stored.get(&batch.symbol).copied().unwrap_or(0));
-                !batch.trades.is_empty() || lag >= WATERMARK_LAG_MAX
-            })
-            .collect();
-        if batches.is_empty() {
-            return Ok(());
-        }
-        self.store.commit_trade_batches(HISTORY_CONSUMER, &batches).await?;
-        for batch in &batches {
-            self.stored.insert(batch.symbol, batch.watermark);
-        }
-        let Some(market_data) = market_data else { return Ok(()) };
-        for batch in batches.into_iter().filter(|batch| !batch.trades.is_empty()) {
-            let committed = TradesCommitted { symbol: batch.symbol, trades: batch.trades };
-            if market_data.send(committed).await.is_err() {
-                tracing::error!("market data stopped; trades are in the table only");
-            }
-        }
-        Ok(())
+impl Router {
+    fn spawn_writer(&mut self, symbol: SymbolCode, writer: SymbolWriter) {
+        let (sender, receiver) = mpsc::channel(SYMBOL_QUEUE_BATCHES_MAX);
+        tokio::spawn(writer.run(receiver, self.market_data.clone()));
+        self.writers.insert(symbol, sender);
     }
 
     async fn run(
         mut self,
         mut events: mpsc::Receiver<EventBatch>,
         mut listed: mpsc::UnboundedReceiver<MarketSpec>,
-        market_data: Addr<MarketData>,
     ) {
-        while let Some(first) = events.recv().await {
-            if let Err(error) = self.take_listings(&mut listed, &market_data).await {
-                // The symbol is in `markets`: the restore below takes it over.
-                tracing::warn!(%error, "listing a new symbol failed; rebuilding from the table");
-                self.pause_and_restore().await;
+        while let Some(batch) = events.recv().await {
+            // A symbol is listed here before its book opens, so before any of its events.
+            while let Ok(market) = listed.try_recv() {
+                self.take_listing(market).await;
             }
-            let mut group = vec![first];
-            while group.len() < BUS_BATCHES_PER_COMMIT_MAX {
-                match events.try_recv() {
-                    Ok(batch) => group.push(batch),
-                    Err(_) => break,
-                }
-            }
-            if let Err(error) = self.write_group(group, &market_data).await {
-                tracing::warn!(%error, "history write failed; rebuilding from the table");
-                self.pause_and_restore().await;
+            let Ok(symbol) = SymbolCode::new(&batch.symbol) else { continue };
+            let Some(writer) = self.writers.get(&symbol) else { continue };
+            if writer.send(batch).await.is_err() {
+                tracing::error!(%symbol, "history writer stopped; its events wait in the journal");
             }
         }
     }
 
-    async fn pause_and_restore(&mut self) {
-        tokio::time::sleep(RETRY_PAUSE).await;
-        if let Err(error) = self.restore().await {
-            tracing::error!(%error, "history restore failed; retrying at the next batch");
+    /// Starts the writer of `market` (its first events then start with a gap from the stored
+    /// watermark and are caught up from the journal). A table read that fails is retried: the
+    /// symbol's events must not be dropped for want of a writer.
+    async fn take_listing(&mut self, market: MarketSpec) {
+        let symbol = market.symbol;
+        if self.writers.contains_key(&symbol) {
+            return;
         }
-    }
-
-    /// Applies a group of bus batches and commits them in one transaction; a symbol with a gap
-    /// is caught up from the journal first (its pages committed on their own).
-    async fn write_group(
-        &mut self,
-        group: Vec<EventBatch>,
-        market_data: &Addr<MarketData>,
-    ) -> Result<(), JournalError> {
-        let mut batches = Vec::new();
-        for bus_batch in group {
-            let Ok(symbol) = SymbolCode::new(&bus_batch.symbol) else { continue };
-            let Some(history) = self.histories.get_mut(&symbol) else { continue };
-            match history.apply(&bus_batch.events) {
-                Ok(batch) => batches.extend(batch),
-                Err(exchange_actors::market::TradeApplyError::Gap { .. }) => {
-                    // Keep the order of commits: what was applied before goes first.
-                    self.commit(std::mem::take(&mut batches), Some(market_data)).await?;
-                    self.catch_up(symbol, Some(market_data)).await?;
+        loop {
+            let restored = async {
+                let market_data = restore_market(&self.store, symbol, self.replay_count).await?;
+                let writer = SymbolWriter::restore(self.store.clone(), market).await?;
+                Ok::<_, JournalError>((market_data, writer))
+            };
+            match restored.await {
+                Ok((market_data, writer)) => {
+                    self.market_data.do_send(AddSymbol { symbol, market: market_data });
+                    self.spawn_writer(symbol, writer);
+                    return;
                 }
                 Err(error) => {
-                    return Err(JournalError::Corrupt {
-                        stream: exchange_actors::ports::book_stream(symbol.as_str()),
-                        position: history.watermark(),
-                        detail: error.to_string(),
-                    });
+                    tracing::warn!(%error, %symbol, "listing in the history failed; retrying");
+                    tokio::time::sleep(symbol_writer::RETRY_PAUSE).await;
                 }
             }
         }
-        self.commit(batches, Some(market_data)).await
     }
 }

@@ -9,10 +9,10 @@ use exchange_actors::market::{Kline, KlineInterval, KlineWindow, TradeBatch, Tra
 use exchange_actors::model::{AccountId, OrderId, Price, Qty, Side, SymbolCode, TradeId};
 use exchange_actors::ports::JournalError;
 use sea_orm::sea_query::{
-    Asterisk, Expr, ExprTrait, InsertStatement, OnConflict, Order, Query, SelectStatement,
-    SimpleExpr, UnionType,
+    ArrayType, Asterisk, Expr, ExprTrait, InsertStatement, OnConflict, Order, Query,
+    SelectStatement, SimpleExpr, UnionType, Value,
 };
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, Statement};
 
 use super::Store;
 use super::codec::{from_db, store_error, to_db};
@@ -104,8 +104,8 @@ fn trade_of(row: &QueryResult) -> Result<TradeRecord, JournalError> {
     })
 }
 
-fn trade_row(trade: &TradeRecord) -> Result<Vec<SimpleExpr>, JournalError> {
-    Ok(vec![
+fn trade_row(trade: &TradeRecord) -> Result<[Value; 13], JournalError> {
+    Ok([
         trade.symbol.as_str().into(),
         to_db(trade.trade_id.0)?.into(),
         to_db(trade.seq)?.into(),
@@ -120,6 +120,73 @@ fn trade_row(trade: &TradeRecord) -> Result<Vec<SimpleExpr>, JournalError> {
         trade.maker_fee.into(),
         trade.taker_fee.into(),
     ])
+}
+
+/// The PostgreSQL type of each of [`TRADE_COLUMNS`], as array element type and cast.
+fn trade_column_types() -> [(ArrayType, &'static str); 13] {
+    let bigint = || (ArrayType::BigInt, "bigint");
+    [
+        (ArrayType::String, "text"),
+        bigint(),
+        bigint(),
+        bigint(),
+        bigint(),
+        bigint(),
+        (ArrayType::Bool, "boolean"),
+        bigint(),
+        bigint(),
+        bigint(),
+        bigint(),
+        bigint(),
+        bigint(),
+    ]
+}
+
+/// Writes `rows` to `trades`, skipping trades already stored. On PostgreSQL it is one
+/// statement of one array per column (`UNNEST`): 13 parameters whatever the row count, where a
+/// `VALUES` list binds every cell and is planned again per statement (measured: ~100 µs per
+/// trade in 500-row statements, the history writer's whole budget). SQLite takes `VALUES`.
+async fn insert_trades(
+    txn: &DatabaseTransaction,
+    rows: Vec<[Value; 13]>,
+) -> Result<(), JournalError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() != DbBackend::Postgres {
+        let insert = Query::insert()
+            .into_table("trades")
+            .columns(TRADE_COLUMNS)
+            .on_conflict(OnConflict::columns(["symbol", "trade_id"]).do_nothing().to_owned())
+            .to_owned();
+        let rows = rows.into_iter().map(|row| row.into_iter().map(SimpleExpr::from).collect());
+        return insert_rows(txn, &insert, rows.collect()).await;
+    }
+    let mut columns: Vec<Vec<Value>> =
+        TRADE_COLUMNS.iter().map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    let types = trade_column_types();
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(index, (_, cast))| format!("${}::{cast}[]", index + 1))
+        .collect();
+    let sql = format!(
+        "INSERT INTO trades ({}) SELECT * FROM UNNEST({}) ON CONFLICT (symbol, trade_id) DO NOTHING",
+        TRADE_COLUMNS.join(", "),
+        arrays.join(", ")
+    );
+    let values = columns
+        .into_iter()
+        .zip(types)
+        .map(|(column, (element, _))| Value::Array(element, Some(Box::new(column))));
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    txn.execute_raw(statement).await.map_err(store_error)?;
+    Ok(())
 }
 
 fn kline_of(row: &QueryResult) -> Result<Kline, JournalError> {
@@ -271,13 +338,8 @@ impl Store {
     ) -> Result<(), JournalError> {
         let write = self.begin_write().await.map_err(store_error)?;
         let txn = &write.txn;
-        let trades = Query::insert()
-            .into_table("trades")
-            .columns(TRADE_COLUMNS)
-            .on_conflict(OnConflict::columns(["symbol", "trade_id"]).do_nothing().to_owned())
-            .to_owned();
         let rows = batches.iter().flat_map(|batch| &batch.trades).map(trade_row);
-        insert_rows(txn, &trades, rows.collect::<Result<_, _>>()?).await?;
+        insert_trades(txn, rows.collect::<Result<_, _>>()?).await?;
         let klines = Query::insert()
             .into_table("klines")
             .columns(KLINE_COLUMNS)
