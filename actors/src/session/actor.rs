@@ -25,8 +25,9 @@ use crate::ports::{Clock, SystemClock};
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Hub frames waiting for the session actor at most.
 pub const MAILBOX_CAPACITY: usize = OUTBOUND_FRAMES_MAX;
-/// How long the close frame may take to be queued before the connection is simply dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How long the close frame may wait behind frames already handed to the connection (a slow
+/// reader's) before the connection is dropped without it.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// Close codes (RFC 6455): 1008 policy violation (too slow a reader), 1001 going away.
 pub const CLOSE_OVERFLOW: u16 = 1008;
 pub const CLOSE_TIMEOUT: u16 = 1001;
