@@ -366,6 +366,11 @@ fn requests_are_answered_as_binance_does_and_frames_keep_its_layout() {
         &buyer,
         "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=50000",
     );
+    order(
+        &client,
+        &buyer,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=49000",
+    );
     order(&client, &seller, "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.01");
 
     let (trade, aggregate) = runtime.block_on(async {
@@ -402,6 +407,36 @@ fn requests_are_answered_as_binance_does_and_frames_keep_its_layout() {
     assert_eq!(
         (aggregate["e"].as_str(), aggregate["a"].clone()),
         (Some("aggTrade"), trade["t"].clone())
+    );
+    runtime.block_on(polled_streams(&server));
+}
+
+/// Partial depth, ticker and 1-minute kline frames (polled by the hub) arrive in Binance's
+/// layout after a trade at 50000 with a bid left at 49000.
+async fn polled_streams(server: &ExchangeProcess) {
+    let mut socket = connect(server, "/ws").await;
+    let streams = ["btcusdt@depth5@100ms", "btcusdt@ticker", "btcusdt@kline_1m"];
+    send(&mut socket, json!({"method":"SUBSCRIBE","params":streams,"id":1})).await;
+    assert_eq!(answer(&mut socket).await, r#"{"result":null,"id":1}"#);
+    let (mut partial, mut ticker, mut kline) = (None, None, None);
+    while partial.is_none() || ticker.is_none() || kline.is_none() {
+        let frame: Value = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+        match frame["e"].as_str() {
+            None => partial = Some(frame),
+            Some("24hrTicker") => ticker = Some(frame),
+            Some("kline") => kline = Some(frame),
+            Some(other) => panic!("unexpected {other}: {frame}"),
+        }
+    }
+    let (partial, ticker, kline) = (partial.unwrap(), ticker.unwrap(), kline.unwrap());
+    assert!(partial["lastUpdateId"].as_u64().is_some(), "{partial}");
+    assert_eq!(partial["bids"][0], json!(["49000.00", "0.01000"]), "{partial}");
+    assert_eq!((ticker["s"].as_str(), ticker["c"].as_str()), (Some("BTCUSDT"), Some("50000.00")));
+    assert_eq!(ticker["b"], "49000.00", "{ticker}");
+    let k = &kline["k"];
+    assert_eq!(
+        (k["i"].as_str(), k["c"].as_str(), k["n"].as_u64()),
+        (Some("1m"), Some("50000.00"), Some(1))
     );
 }
 
