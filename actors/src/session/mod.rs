@@ -38,7 +38,8 @@ pub use hub::{
 };
 pub use request::{INVALID_JSON, INVALID_REQUEST, Method, REQUEST_LEN_MAX, Request, RequestError};
 pub use state::{
-    CONFLATE_PERCENT, CONTROL_FRAMES_MAX, Frame, Heartbeat, OUTBOUND_FRAMES_MAX,
-    PEER_SILENCE_MAX_MS, Push, Pushed, STREAMS_PER_SESSION_MAX, SessionState, SubscriptionChange,
+    CONFLATE_PERCENT, CONTROL_FRAMES_MAX, FRAME_BYTES_AVERAGE_MAX, Frame, Heartbeat,
+    OUTBOUND_FRAMES_MAX, PEER_SILENCE_MAX_MS, Push, Pushed, STREAMS_PER_SESSION_MAX,
+    SUBSCRIPTION_CHANGES_PER_SECOND_MAX, SessionState, SubscriptionChange,
 };
 pub use streams::{StreamKind, StreamName, StreamNameError};

@@ -2,9 +2,10 @@
 //! pure (time comes in as `now_ms`). The actor shell feeds it client text, hub pushes and
 //! timer ticks, and writes what [`SessionState::next_frame`] hands out, one frame at a time.
 //!
-//! Backpressure: the outbound buffer holds at most `outbound_max` frames. A push that finds it
-//! [`CONFLATE_PERCENT`] full first drops every queued depth diff (and the new one, if it is
-//! one): the client then sees a `U` that does not follow its last `u` and resyncs, as Binance
+//! Backpressure: the outbound buffer holds at most `outbound_max` frames and
+//! [`FRAME_BYTES_AVERAGE_MAX`] bytes per frame of that bound. A push that finds it
+//! [`CONFLATE_PERCENT`] full (by either count) first drops every queued depth diff (and the new
+//! one, if it is one): the client then sees a `U` that does not follow its last `u` and resyncs, as Binance
 //! clients do. Any other frame that finds the buffer full ends the connection
 //! ([`Pushed::Overflow`]); a silent drop of a trade would be a lie.
 
@@ -18,6 +19,13 @@ use super::streams::StreamName;
 pub const STREAMS_PER_SESSION_MAX: usize = 1024;
 /// Frames waiting to be written per session.
 pub const OUTBOUND_FRAMES_MAX: usize = 1024;
+/// The byte bound of the buffer is this many bytes per frame of its frame bound (4 MiB for
+/// [`OUTBOUND_FRAMES_MAX`]): a diff or trade is a few hundred bytes, a full subscription list
+/// about 25 kB.
+pub const FRAME_BYTES_AVERAGE_MAX: usize = 4 * 1024;
+/// SUBSCRIBE and UNSUBSCRIBE requests per session per second (each one is a message to the
+/// hub); more are refused with an error answer.
+pub const SUBSCRIPTION_CHANGES_PER_SECOND_MAX: u32 = 10;
 /// Past this fill (in percent of the bound) queued depth diffs are dropped.
 pub const CONFLATE_PERCENT: usize = 70;
 /// Control frames (pongs, pings) waiting at most; more are dropped (the peer pings again).
@@ -83,12 +91,27 @@ enum Queued {
     Reply(String),
 }
 
+impl Queued {
+    /// Bytes the frame takes once written (the combined wrapper counted for every push).
+    fn bytes(&self) -> usize {
+        match self {
+            Queued::Push(push) => push.payload.len() + push.stream_text.len() + 22,
+            Queued::Reply(text) => text.len(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct SessionState {
     subscriptions: BTreeSet<StreamName>,
     outbound: VecDeque<Queued>,
     control: VecDeque<Frame>,
     outbound_max: usize,
+    outbound_bytes: usize,
+    outbound_bytes_max: usize,
+    /// Start of the current one-second window of subscription changes, and their count in it.
+    changes_window_ms: u64,
+    changes_in_window: u32,
     /// `/stream` connections get `{"stream":..,"data":..}` frames.
     combined: bool,
     last_heard_ms: u64,
@@ -102,6 +125,10 @@ impl SessionState {
             outbound: VecDeque::with_capacity(outbound_max.min(64)),
             control: VecDeque::new(),
             outbound_max,
+            outbound_bytes: 0,
+            outbound_bytes_max: outbound_max * FRAME_BYTES_AVERAGE_MAX,
+            changes_window_ms: now_ms,
+            changes_in_window: 0,
             combined,
             last_heard_ms: now_ms,
         }
@@ -113,6 +140,26 @@ impl SessionState {
 
     pub fn queued(&self) -> usize {
         self.outbound.len()
+    }
+
+    /// Bytes waiting in the buffer.
+    pub fn queued_bytes(&self) -> usize {
+        self.outbound_bytes
+    }
+
+    fn past_conflation_threshold(&self) -> bool {
+        self.outbound.len() * 100 >= self.outbound_max * CONFLATE_PERCENT
+            || self.outbound_bytes * 100 >= self.outbound_bytes_max * CONFLATE_PERCENT
+    }
+
+    fn has_room_for(&self, queued: &Queued) -> bool {
+        self.outbound.len() < self.outbound_max
+            && self.outbound_bytes + queued.bytes() <= self.outbound_bytes_max
+    }
+
+    fn enqueue(&mut self, queued: Queued) {
+        self.outbound_bytes += queued.bytes();
+        self.outbound.push_back(queued);
     }
 
     /// Subscribes the streams named in the URL; false (nothing changed) past the bound.
@@ -131,17 +178,34 @@ impl SessionState {
         self.heard(now_ms);
         let (reply, change) = match Request::parse(text) {
             Err(error) => (error.render(), SubscriptionChange::default()),
-            Ok(request) => self.apply(request),
+            Ok(request) => self.apply(request, now_ms),
         };
-        if self.outbound.len() >= self.outbound_max {
+        let reply = Queued::Reply(reply);
+        if !self.has_room_for(&reply) {
             return Err(Pushed::Overflow);
         }
-        self.outbound.push_back(Queued::Reply(reply));
+        self.enqueue(reply);
         Ok(change)
     }
 
-    fn apply(&mut self, request: Request) -> (String, SubscriptionChange) {
+    /// Counts a subscription change; false past [`SUBSCRIPTION_CHANGES_PER_SECOND_MAX`].
+    fn allow_change(&mut self, now_ms: u64) -> bool {
+        if now_ms.saturating_sub(self.changes_window_ms) >= 1_000 {
+            self.changes_window_ms = now_ms;
+            self.changes_in_window = 0;
+        }
+        self.changes_in_window += 1;
+        self.changes_in_window <= SUBSCRIPTION_CHANGES_PER_SECOND_MAX
+    }
+
+    fn apply(&mut self, request: Request, now_ms: u64) -> (String, SubscriptionChange) {
         let mut change = SubscriptionChange::default();
+        let changes = matches!(request.method, Method::Subscribe(_) | Method::Unsubscribe(_));
+        if changes && !self.allow_change(now_ms) {
+            let max = SUBSCRIPTION_CHANGES_PER_SECOND_MAX;
+            let msg = format!("too many subscription changes: at most {max} per second");
+            return (super::request::RequestError::invalid(request.id, msg).render(), change);
+        }
         match request.method {
             Method::Subscribe(streams) => {
                 let fresh: BTreeSet<StreamName> =
@@ -179,21 +243,23 @@ impl SessionState {
         }
         let droppable = push.stream.kind.is_droppable();
         let mut dropped = 0;
-        if self.outbound.len() * 100 >= self.outbound_max * CONFLATE_PERCENT {
+        if self.past_conflation_threshold() {
             let before = self.outbound.len();
             self.outbound.retain(|queued| match queued {
                 Queued::Push(push) => !push.stream.kind.is_droppable(),
                 Queued::Reply(_) => true,
             });
             dropped = before - self.outbound.len();
-            if droppable && self.outbound.len() * 100 >= self.outbound_max * CONFLATE_PERCENT {
+            self.outbound_bytes = self.outbound.iter().map(Queued::bytes).sum();
+            if droppable && self.past_conflation_threshold() {
                 return Pushed::Dropped { dropped: dropped + 1 };
             }
         }
-        if self.outbound.len() >= self.outbound_max {
+        let push = Queued::Push(push);
+        if !self.has_room_for(&push) {
             return Pushed::Overflow;
         }
-        self.outbound.push_back(Queued::Push(push));
+        self.enqueue(push);
         if dropped == 0 { Pushed::Queued } else { Pushed::Conflated(dropped) }
     }
 
@@ -230,7 +296,9 @@ impl SessionState {
         if let Some(control) = self.control.pop_front() {
             return Some(control);
         }
-        Some(match self.outbound.pop_front()? {
+        let queued = self.outbound.pop_front()?;
+        self.outbound_bytes -= queued.bytes();
+        Some(match queued {
             Queued::Reply(text) => Frame::Text { text, created_ns: 0 },
             Queued::Push(push) => {
                 let text = if self.combined {

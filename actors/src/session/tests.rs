@@ -110,6 +110,42 @@ fn a_diff_that_finds_the_buffer_full_of_trades_is_dropped_and_trades_overflow() 
 }
 
 #[test]
+fn the_buffer_is_bounded_in_bytes_too() {
+    let mut state = subscribed(&["btcusdt@depth", "btcusdt@trade"]);
+    let big = |n: u64| Push {
+        payload: "x".repeat(100 * FRAME_BYTES_AVERAGE_MAX / 8).into(),
+        ..push("btcusdt@trade", n)
+    };
+    for n in 0..6 {
+        assert_eq!(state.push(big(n)), Pushed::Queued);
+    }
+    // 6/8 of the bytes: diffs are dropped, then big trades overflow at the byte bound.
+    assert_eq!(state.push(push("btcusdt@depth", 1)), Pushed::Dropped { dropped: 1 });
+    assert_eq!(state.push(big(6)), Pushed::Queued);
+    assert_eq!(state.push(big(7)), Pushed::Overflow);
+    assert!(state.queued_bytes() <= 100 * FRAME_BYTES_AVERAGE_MAX);
+    texts(&mut state);
+    assert_eq!(state.queued_bytes(), 0);
+}
+
+#[test]
+fn subscription_changes_are_rate_bounded() {
+    let mut state = SessionState::new(false, 100, NOW);
+    let request =
+        |id: u32| format!(r#"{{"method":"SUBSCRIBE","params":["s{id}@trade"],"id":{id}}}"#);
+    for id in 0..SUBSCRIPTION_CHANGES_PER_SECOND_MAX {
+        assert_eq!(state.on_text(&request(id), NOW + 999).unwrap().added.len(), 1);
+    }
+    let refused = SUBSCRIPTION_CHANGES_PER_SECOND_MAX;
+    assert_eq!(state.on_text(&request(refused), NOW + 999).unwrap(), SubscriptionChange::default());
+    // Lists are not changes; a new second allows changes again.
+    state.on_text(r#"{"method":"LIST_SUBSCRIPTIONS","id":0}"#, NOW + 999).unwrap();
+    assert_eq!(state.on_text(&request(99), NOW + 1_000).unwrap().added.len(), 1);
+    let answers = texts(&mut state);
+    assert!(answers[usize::try_from(refused).unwrap()].contains("too many subscription changes"));
+}
+
+#[test]
 fn pushes_of_streams_no_longer_subscribed_are_ignored_and_combined_frames_are_wrapped() {
     let mut state = SessionState::new(true, 100, NOW);
     state.subscribe_initial(vec![name("btcusdt@trade")]).unwrap();
@@ -172,6 +208,7 @@ proptest! {
                 }
             };
             prop_assert!(state.queued() <= bound);
+            prop_assert!(state.queued_bytes() <= bound * FRAME_BYTES_AVERAGE_MAX);
             match pushed {
                 Pushed::Conflated(n) | Pushed::Dropped { dropped: n } => dropped += n,
                 Pushed::Overflow => {
@@ -184,6 +221,7 @@ proptest! {
             }
         }
         while let Some(frame) = state.next_frame() { collect(frame) }
+        prop_assert_eq!(state.queued_bytes(), 0);
         let expected_trades: Vec<u64> = (1..=trades).map(|t| 1_000_000 + t).collect();
         prop_assert_eq!(got_trades, expected_trades);
         prop_assert!(got_diffs.windows(2).all(|pair| pair[0] < pair[1]));
