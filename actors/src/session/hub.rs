@@ -26,7 +26,9 @@ use super::diff::{DepthDiff, DiffCursor, StreamTrade, aggregate_batch};
 use super::state::{Push, SubscriptionChange};
 use super::streams::{StreamKind, StreamName};
 use crate::book::Depth;
-use crate::market::actor::{DepthReplicas, GetKlines, GetReplicaDepth, GetTickers, MarketData};
+use crate::market::actor::{
+    DepthReplicas, GetKlines, GetReplicaDepth, GetTickers, MarketData, consume_bus,
+};
 use crate::market::{AggTrade, Kline, KlineInterval, KlineWindow, TickerStats};
 use crate::model::SymbolCode;
 use crate::ports::{Clock, EventBatch, EventBus};
@@ -136,7 +138,7 @@ pub struct StreamHub {
 impl StreamHub {
     /// Subscribes to `bus` and starts fanning out.
     pub fn start(bus: &dyn EventBus, sources: HubSources) -> Addr<StreamHub> {
-        let mut events = bus.subscribe(STREAMS_CONSUMER);
+        let events = bus.subscribe(STREAMS_CONSUMER);
         let hub = StreamHub {
             sources,
             sessions: BTreeMap::new(),
@@ -148,17 +150,7 @@ impl StreamHub {
             polling: false,
         };
         StreamHub::create(move |ctx| {
-            let address = ctx.address();
-            ctx.spawn(
-                async move {
-                    while let Some(batch) = events.recv().await {
-                        if address.send(HubEvents(batch)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                .into_actor(&hub),
-            );
+            consume_bus(ctx, &hub, events, HubEvents);
             ctx.run_interval(POLL_INTERVAL, |hub, ctx| hub.poll(ctx));
             hub
         })
