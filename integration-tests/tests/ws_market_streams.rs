@@ -331,8 +331,20 @@ fn requests_are_answered_as_binance_does_and_frames_keep_its_layout() {
     let server = ExchangeProcess::start(&sqlite_url(&directory));
     let client = HttpClient::new(&server);
     let runtime = runtime();
+    let refused = reqwest::blocking::get(format!("{}/stream?streams=btcusdt@nope", client.base));
+    assert_eq!(refused.unwrap().status().as_u16(), 400, "a bad stream name in the URL");
     let mut combined = runtime.block_on(async {
         let mut socket = connect(&server, "/stream?streams=btcusdt@trade/btcusdt@depth5").await;
+        // A client's ping gets its pong (with the same payload).
+        socket.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(READ_TIMEOUT, socket.next()).await.unwrap();
+            match frame.expect("open").expect("valid") {
+                Message::Pong(payload) => break assert_eq!(&payload[..], b"are you there"),
+                Message::Text(_) => {}
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
         let sub =
             json!({"method":"SUBSCRIBE","params":["btcusdt@aggTrade","BTCUSDT@bookTicker"],"id":5});
         send(&mut socket, sub).await;
