@@ -1,5 +1,5 @@
-//! The WebSocket gateway for market streams: `/ws`, `/ws/<anything>` (raw frames; path
-//! segments that name streams are subscribed, others such as ccxt's `/ws/0` are ignored) and
+//! The WebSocket gateway for market streams: `/ws`, `/ws/<anything>` (raw frames; a path
+//! segment that names a stream is subscribed, another such as ccxt's `/ws/0` is ignored) and
 //! `/stream?streams=a/b` (frames wrapped as `{"stream":..,"data":..}`). Each connection is a
 //! [`WsSession`] actor over actix-ws; the [`StreamHub`] fans the market out to them.
 //!
@@ -23,26 +23,77 @@ pub use render::SpecRenderer;
 /// Mounts the stream routes; the app data must hold the hub's `Addr<StreamHub>`.
 pub fn configure_streams(config: &mut web::ServiceConfig) {
     config
-        .route("/ws", web::get().to(raw))
-        .route("/ws/{path:.*}", web::get().to(raw))
+        .route("/ws", web::get().to(raw_root))
+        .route("/ws/{path}", web::get().to(raw))
         .route("/stream", web::get().to(combined));
 }
 
-async fn raw(
+const HANDSHAKE: &str = "Not a WebSocket handshake (the upgrade headers are missing or wrong).";
+
+/// Market streams, raw frames (WebSocket).
+///
+/// Upgrade to a WebSocket, then `{"method":"SUBSCRIBE","params":["btcusdt@depth"],"id":1}`
+/// (answered `{"result":null,"id":1}`), `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`. Streams:
+/// `<symbol>@depth`, `@depth@100ms`, `@depth5|10|20[@100ms]`, `@trade`, `@aggTrade`,
+/// `@bookTicker`, `@ticker`, `@kline_1m`. Frames are the streams' payloads.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "market",
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open."),
+        (status = 400, description = HANDSHAKE),
+    )
+)]
+pub(crate) async fn raw_root(
+    request: HttpRequest,
+    body: web::Payload,
+    hub: web::Data<Addr<StreamHub>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    open(&request, body, &hub, false, Vec::new())
+}
+
+/// Market streams, raw frames, with one stream named in the path (WebSocket).
+///
+/// As `/ws`; a path segment that is a stream name (`/ws/btcusdt@trade`) is subscribed at
+/// once, any other (ccxt's `/ws/0`, `/ws/1`, ...) is ignored.
+#[utoipa::path(
+    get,
+    path = "/ws/{path}",
+    tag = "market",
+    params(("path" = String, Path, description = "A stream name, or anything.")),
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open."),
+        (status = 400, description = HANDSHAKE),
+    )
+)]
+pub(crate) async fn raw(
     request: HttpRequest,
     body: web::Payload,
     hub: web::Data<Addr<StreamHub>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let path = request.match_info().get("path").unwrap_or("");
-    let streams: Vec<StreamName> =
-        path.split('/').filter_map(|segment| StreamName::parse(segment).ok()).collect();
-    if streams.len() > STREAMS_PER_SESSION_MAX {
-        return Ok(too_many_streams());
-    }
+    let streams = StreamName::parse(path).ok().into_iter().collect();
     open(&request, body, &hub, false, streams)
 }
 
-async fn combined(
+/// Combined market streams (WebSocket).
+///
+/// As `/ws`, subscribed at once to `streams` (names joined by `/`); every frame is
+/// `{"stream":"<name>","data":<payload>}`.
+#[utoipa::path(
+    get,
+    path = "/stream",
+    tag = "market",
+    params(("streams" = Option<String>, Query,
+        description = "Stream names joined by `/`, e.g. `btcusdt@trade/btcusdt@depth`.")),
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open."),
+        (status = 400, description = "A stream name is invalid, there are more than 1,024, or \
+            the request is not a WebSocket handshake.", body = crate::api::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn combined(
     request: HttpRequest,
     body: web::Payload,
     hub: web::Data<Addr<StreamHub>>,
