@@ -257,6 +257,9 @@ fn a_local_book_follows_the_diffs_exactly_while_a_stalled_reader_is_cut_off() {
 
     let frames = stalled.join().expect("the stalled reader");
     println!("the stalled reader got {frames} frames, then the close");
+    let metrics = client.metrics_text();
+    let written = metric(&metrics, "exchange_ws_push_latency_seconds_count");
+    assert!(written >= 2_000.0, "push latency recorded for {written} frames:\n{metrics}");
 }
 
 /// A client with a tiny receive window, subscribed to streams that may not be dropped
