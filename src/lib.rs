@@ -12,3 +12,4 @@ pub mod server;
 pub mod settings;
 pub mod store;
 pub mod system;
+pub mod ws;

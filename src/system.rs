@@ -13,6 +13,7 @@ use exchange_actors::book::actor::{BookPorts, BookSettings};
 use exchange_actors::market::actor::{DepthReplicas, MarketData};
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, EventBus, SystemClock};
+use exchange_actors::session::{HubSources, StreamHub};
 use exchange_actors::supervisor::{
     BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
 };
@@ -23,6 +24,7 @@ use crate::config::{Config, Market};
 use crate::history;
 use crate::listing::{ListingPorts, SymbolListing, current_specs, listed_specs};
 use crate::store::Store;
+use crate::ws::SpecRenderer;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
 
@@ -42,6 +44,8 @@ pub struct ExchangeSystem {
     pub market_data: Addr<MarketData>,
     /// Every symbol's depth, rebuilt from the bus; REST depth reads it.
     pub depth_replicas: Addr<DepthReplicas>,
+    /// The WebSocket market streams' fan-out (its own bus consumer).
+    pub stream_hub: Addr<StreamHub>,
 }
 
 impl ExchangeSystem {
@@ -129,6 +133,15 @@ impl ExchangeSystem {
         let api_markets = SharedMarkets::new(ApiMarkets::new(
             current_specs(&open, &directory).await.context("reading the books' terms")?,
         ));
+        let stream_hub = StreamHub::start(
+            bus.as_ref(),
+            HubSources {
+                replicas: depth_replicas.clone(),
+                market_data: market_data.clone(),
+                clock: Arc::new(SystemClock),
+                renderer: Arc::new(SpecRenderer::new(api_markets.clone())),
+            },
+        );
         let listing = Arc::new(SymbolListing::new(
             Arc::new(config.clone()),
             ListingPorts {
@@ -152,6 +165,7 @@ impl ExchangeSystem {
             listing,
             market_data,
             depth_replicas,
+            stream_hub,
         })
     }
 

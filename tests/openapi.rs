@@ -197,7 +197,9 @@ fn the_document_is_valid_openapi_3() {
             let id = operation["operationId"].as_str().expect("operationId");
             assert!(operation_ids.insert(id.to_owned()), "operationId {id} is not unique");
             let responses = operation["responses"].as_object().expect("responses");
-            assert!(responses.contains_key("200"), "{method} {path}: no 200 response");
+            // A WebSocket route's success is the upgrade (101 Switching Protocols).
+            let success = responses.contains_key("200") || responses.contains_key("101");
+            assert!(success, "{method} {path}: no 200 (or 101) response");
             for requirement in operation["security"].as_array().into_iter().flatten() {
                 for scheme in requirement.as_object().expect("requirement").keys() {
                     assert!(schemes.contains_key(scheme), "{method} {path}: unknown {scheme}");

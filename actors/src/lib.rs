@@ -7,6 +7,8 @@
 //!   holds, fees and rebates, book events applied exactly once by a per-symbol watermark.
 //! - [`market`]: trades with their fees, klines, the rolling ticker and aggregate trades
 //!   (pure), and the `MarketData` actor the public market routes query.
+//! - [`session`]: WebSocket market streams — per-session subscriptions and bounded outbound
+//!   buffer (pure), the `WsSession` shell, and the `StreamHub` fan-out fed by the bus.
 //!
 //! Every pure state machine here takes time, ids and sequence numbers as inputs and returns
 //! ordered events; the actor shells (added with the actors) journal and publish them. This crate
@@ -17,4 +19,5 @@ pub mod book;
 pub mod market;
 pub mod model;
 pub mod ports;
+pub mod session;
 pub mod supervisor;

@@ -26,7 +26,8 @@ use integration_tests::system::{TestExchange, limit};
 use sea_orm::{ConnectionTrait, Statement};
 
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-const CONSUMERS: [&str; 4] = ["shard:0", "shard:1", "history", "depth"];
+/// Every consumer group the system starts (their queues are deleted after the test).
+const CONSUMERS: [&str; 5] = ["shard:0", "shard:1", "history", "depth", "ws-streams"];
 const RESTARTS: usize = 3;
 const UNIT: i128 = 100_000_000;
 const TRADERS: u64 = 4;

@@ -65,7 +65,7 @@ fn trades_settle_and_reach_history_through_rabbitmq_across_a_restart() {
     let symbols = SYMBOLS.iter().map(|symbol| (*symbol).to_owned()).collect();
     let topology = Topology::new(&exchange, symbols);
     let mut groups: Vec<String> = (0..SHARDS).map(shard_stream).collect();
-    groups.push("history".to_owned());
+    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let _cleanup = TopologyCleanup::new(&topology, &groups);
     let url = amqp_url();

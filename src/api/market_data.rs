@@ -359,7 +359,7 @@ impl ToSchema for KlineRow {}
 
 /// One kline as Binance's array: open time, OHLC, volume, close time, quote volume, trades,
 /// taker buy base and quote volumes, and an unused field.
-fn kline_body(spec: &SymbolSpec, interval: KlineInterval, kline: &Kline) -> Value {
+pub fn kline_body(spec: &SymbolSpec, interval: KlineInterval, kline: &Kline) -> Value {
     let lots = |lots: u128| {
         let lots = i128::try_from(lots).expect("volumes stay far below i128");
         render::units(lots, spec.step_size, render::places_of(spec.step_size))

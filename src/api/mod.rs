@@ -72,7 +72,9 @@ pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
 };
 pub use market::{DEPTH_LIMIT_DEFAULT, DEPTH_LIMIT_MAX, DepthBody};
-pub use market_data::{KLINES_LIMIT_MAX, MarketView, TRADES_LIMIT_MAX, configure_market_data};
+pub use market_data::{
+    KLINES_LIMIT_MAX, MarketView, TRADES_LIMIT_MAX, configure_market_data, kline_body,
+};
 pub use order_view::{
     OrderBody, self_trade_prevention_name, side_name, status_name, time_in_force_name, type_name,
 };
@@ -86,6 +88,7 @@ pub use signing::{
     check_timestamp, sign, signed_payload, verify,
 };
 pub use state::{ApiMarket, ApiMarkets, ApiState, SharedMarkets};
+pub use ticker::{Ticker24hr, ticker_body};
 pub use trading::configure_trading;
 
 /// Mounts the public market routes (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`) and

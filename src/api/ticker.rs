@@ -160,7 +160,7 @@ pub struct Ticker24hr {
     count: u64,
 }
 
-type Level = (Price, Qty);
+pub type Level = (Price, Qty);
 
 /// The book's best bid and ask; none when the book does not answer (the ticker still does).
 async fn best_bid_ask(state: &ApiState, market: &ApiMarket) -> (Option<Level>, Option<Level>) {
@@ -171,7 +171,8 @@ async fn best_bid_ask(state: &ApiState, market: &ApiMarket) -> (Option<Level>, O
     }
 }
 
-fn ticker_body(
+/// One market's 24 h ticker as REST renders it (the `@ticker` stream reuses it).
+pub fn ticker_body(
     market: &ApiMarket,
     stats: Option<&TickerStats>,
     (bid, ask): (Option<Level>, Option<Level>),

@@ -18,16 +18,35 @@ pub struct AggTrade {
 }
 
 impl AggTrade {
-    fn of(trade: &TradeRecord) -> AggTrade {
+    /// An aggregate of one trade (as streams build them from book events).
+    pub fn new(
+        trade_id: TradeId,
+        price: Price,
+        qty: Qty,
+        time_ms: u64,
+        buyer_is_maker: bool,
+        taker_order_id: OrderId,
+    ) -> AggTrade {
         AggTrade {
-            first_trade_id: trade.trade_id,
-            last_trade_id: trade.trade_id,
-            price: trade.price,
-            qty: trade.qty,
-            time_ms: trade.time_ms,
-            buyer_is_maker: trade.buyer_is_maker(),
-            taker_order_id: trade.taker_order_id,
+            first_trade_id: trade_id,
+            last_trade_id: trade_id,
+            price,
+            qty,
+            time_ms,
+            buyer_is_maker,
+            taker_order_id,
         }
+    }
+
+    fn of(trade: &TradeRecord) -> AggTrade {
+        AggTrade::new(
+            trade.trade_id,
+            trade.price,
+            trade.qty,
+            trade.time_ms,
+            trade.buyer_is_maker(),
+            trade.taker_order_id,
+        )
     }
 
     fn continued_by(&self, trade: &TradeRecord) -> bool {

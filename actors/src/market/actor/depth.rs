@@ -61,7 +61,7 @@ pub struct GetResyncCount;
 impl DepthReplicas {
     /// Subscribes to `bus`, then snapshots every book in `books`, then consumes.
     pub fn start(bus: &dyn EventBus, books: Arc<BookDirectory>) -> Addr<DepthReplicas> {
-        let mut events = bus.subscribe(DEPTH_CONSUMER);
+        let events = bus.subscribe(DEPTH_CONSUMER);
         let symbols = books.symbols();
         let replicas = DepthReplicas {
             books,
@@ -74,17 +74,7 @@ impl DepthReplicas {
             for symbol in symbols {
                 ctx.notify(Resync(symbol));
             }
-            let address = ctx.address();
-            ctx.spawn(
-                async move {
-                    while let Some(batch) = events.recv().await {
-                        if address.send(ReplicaEvents(batch)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                .into_actor(&replicas),
-            );
+            consume_bus(ctx, &replicas, events, ReplicaEvents);
             replicas
         })
     }
@@ -144,6 +134,30 @@ impl DepthReplicas {
             }
         }
     }
+}
+
+/// Feeds `actor` the batches of `events` as `wrap(batch)`, one at a time (`send`: a slow actor
+/// slows the subscription, whose bus then drops and the actor sees a gap), until either ends.
+pub fn consume_bus<A, M>(
+    ctx: &mut Context<A>,
+    actor: &A,
+    mut events: tokio::sync::mpsc::Receiver<EventBatch>,
+    wrap: fn(EventBatch) -> M,
+) where
+    A: Actor<Context = Context<A>> + Handler<M>,
+    M: Message<Result = ()> + Send + 'static,
+{
+    let address = ctx.address();
+    ctx.spawn(
+        async move {
+            while let Some(batch) = events.recv().await {
+                if address.send(wrap(batch)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        .into_actor(actor),
+    );
 }
 
 impl Actor for DepthReplicas {

@@ -11,6 +11,7 @@ use actix::prelude::*;
 
 pub use depth::{
     DEPTH_CONSUMER, DepthReplicas, GetReplicaDepth, GetResyncCount, RESYNC_RETRY, ReplicaEvents,
+    consume_bus,
 };
 pub use messages::{
     AddSymbol, GetKlines, GetRecentAggTrades, GetRecentTrades, GetTickers, TradesCommitted,
