@@ -167,6 +167,13 @@ async fn run(args: &Args, markets: &BTreeMap<SymbolCode, exchange_actors::accoun
 #[actix::main]
 async fn main() {
     let args = Args::parse();
+    // The writer's warnings (e.g. a failed commit) are shown; RUST_LOG selects more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let config = Config::load(&workspace_root().join("config/default.toml")).expect("config");
     let markets: BTreeMap<SymbolCode, _> = config
         .markets()
