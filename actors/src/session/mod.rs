@@ -10,6 +10,8 @@
 //!   sequence of REST depth's `lastUpdateId`) and trades; gaps passed through, never hidden.
 //! - `hub.rs`: the `StreamHub` actor (bus consumer [`STREAMS_CONSUMER`]): per-stream
 //!   subscriber lists, one render per frame, `try_send` to sessions (never waits for one).
+//! - `user_hub.rs`: [`UserDataHub`], the user data stream's per-account fan-out, fed by the
+//!   account shards after each commit; `try_send` to sessions, a full one is evicted.
 //! - `actor.rs`: the `WsSession` actor shell over a [`FrameSink`] port (the gateway implements
 //!   it over its WebSocket library).
 //!
@@ -23,6 +25,7 @@ mod hub;
 mod request;
 mod state;
 mod streams;
+mod user_hub;
 
 #[cfg(test)]
 mod tests;
@@ -43,3 +46,4 @@ pub use state::{
     SUBSCRIPTION_CHANGES_PER_SECOND_MAX, SessionState, SubscriptionChange,
 };
 pub use streams::{StreamKind, StreamName, StreamNameError};
+pub use user_hub::{SubscribeError, USER_STREAMS_PER_ACCOUNT_MAX, UserDataHub, UserPush};
