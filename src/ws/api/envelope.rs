@@ -31,7 +31,10 @@ pub fn parse_request(text: &str) -> Result<WsRequest, (Value, WsError)> {
     let method = match object.remove("method") {
         Some(Value::String(method)) if !method.is_empty() => method,
         _ => {
-            return Err(refuse(id, "Mandatory parameter 'method' was not sent or is not a string."));
+            return Err(refuse(
+                id,
+                "Mandatory parameter 'method' was not sent or is not a string.",
+            ));
         }
     };
     let params = match object.remove("params") {
