@@ -129,3 +129,97 @@ impl UserFeed for UserDataHub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps what it is pushed; its mailbox holds at most two messages.
+    #[derive(Default)]
+    struct Recorder {
+        pushed: Vec<Option<u64>>,
+    }
+
+    impl Actor for Recorder {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<UserPush> for Recorder {
+        type Result = ();
+
+        fn handle(&mut self, push: UserPush, _ctx: &mut Self::Context) {
+            self.pushed.push(match push {
+                UserPush::Update(_, ts_ns) => Some(ts_ns),
+                UserPush::Evicted => None,
+            });
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "Vec<Option<u64>>")]
+    struct Pushed;
+
+    impl Handler<Pushed> for Recorder {
+        type Result = MessageResult<Pushed>;
+
+        fn handle(&mut self, _query: Pushed, _ctx: &mut Self::Context) -> Self::Result {
+            MessageResult(self.pushed.clone())
+        }
+    }
+
+    fn batch(account: AccountId, ts_ns: u64) -> UserBatch {
+        let update = AccountUpdate { account_id: account, ..AccountUpdate::default() };
+        UserBatch { accounts: vec![update], ts_ns }
+    }
+
+    #[test]
+    fn updates_arrive_in_order_and_a_full_session_is_evicted_without_waiting() {
+        actix::System::new().block_on(async {
+            let hub = UserDataHub::new();
+            let (alice, bob) = (AccountId(1), AccountId(2));
+            let slow = Recorder::create(|ctx| {
+                ctx.set_mailbox_capacity(2);
+                Recorder::default()
+            });
+            let other = Recorder::create(|ctx| {
+                ctx.set_mailbox_capacity(64);
+                Recorder::default()
+            });
+            hub.subscribe(alice, 1, slow.clone().recipient()).unwrap();
+            hub.subscribe(alice, 1, slow.clone().recipient()).unwrap();
+            hub.subscribe(alice, 2, other.clone().recipient()).unwrap();
+            assert_eq!(hub.stream_count(), 2, "subscribing twice changes nothing");
+            // Published back to back: the recorders cannot read in between.
+            for ts_ns in 1..=10 {
+                hub.publish(batch(alice, ts_ns));
+                hub.publish(batch(bob, 100 + ts_ns));
+            }
+            assert_eq!(hub.stream_count(), 1, "the full session left the hub");
+            let slow = slow.send(Pushed).await.unwrap();
+            let (evicted, delivered) = slow.split_last().unwrap();
+            assert_eq!(*evicted, None, "told it was evicted, last");
+            assert!(!delivered.is_empty() && delivered.len() < 10, "{slow:?}");
+            let expected: Vec<Option<u64>> = (1..=delivered.len() as u64).map(Some).collect();
+            assert_eq!(delivered, expected, "a prefix, in order");
+            let other = other.send(Pushed).await.unwrap();
+            assert_eq!(other, (1..=10).map(Some).collect::<Vec<_>>(), "only alice's, all of them");
+            hub.unsubscribe(alice, 2);
+            hub.unsubscribe(alice, 2);
+            assert_eq!(hub.stream_count(), 0);
+        });
+    }
+
+    #[test]
+    fn an_account_has_a_bounded_number_of_streams() {
+        actix::System::new().block_on(async {
+            let hub = UserDataHub::new();
+            let recorder = Recorder::create(|_ctx| Recorder::default());
+            for session in 0..USER_STREAMS_PER_ACCOUNT_MAX as u64 {
+                hub.subscribe(AccountId(1), session, recorder.clone().recipient()).unwrap();
+            }
+            let refused = hub.subscribe(AccountId(1), 999, recorder.recipient());
+            assert_eq!(refused, Err(SubscribeError::TooMany));
+            assert_eq!(hub.stream_count(), USER_STREAMS_PER_ACCOUNT_MAX);
+        });
+    }
+}

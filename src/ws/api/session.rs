@@ -160,9 +160,12 @@ impl WsApiSession {
         };
         ctx.spawn(answer.into_actor(self).map(move |(method, answer), session, ctx| {
             session.answering = false;
+            let answer = answer.and_then(|(result, effect)| {
+                session.apply(effect, ctx)?;
+                Ok(result)
+            });
             let frame = match answer {
-                Ok((result, effect)) => {
-                    session.apply(effect, ctx);
+                Ok(result) => {
                     count_request(&method, 200);
                     result_frame(&id, &result)
                 }
@@ -176,7 +179,7 @@ impl WsApiSession {
         }));
     }
 
-    fn apply(&mut self, effect: SessionEffect, ctx: &mut Context<Self>) {
+    fn apply(&mut self, effect: SessionEffect, ctx: &mut Context<Self>) -> Result<(), WsError> {
         match effect {
             SessionEffect::None => {}
             SessionEffect::Logon { account_id, cancel_on_disconnect } => {
@@ -187,13 +190,18 @@ impl WsApiSession {
             SessionEffect::Subscribe { account_id, cancel_on_disconnect } => {
                 self.unsubscribe();
                 let recipient = ctx.address().recipient();
-                if self.hub.subscribe(account_id, self.id, recipient).is_ok() {
-                    self.subscribed = Some(account_id);
-                }
+                self.hub.subscribe(account_id, self.id, recipient).map_err(|refused| WsError {
+                    status: 429,
+                    error: serde_json::json!({
+                        "code": code::TOO_MANY_REQUESTS, "msg": refused.to_string(),
+                    }),
+                })?;
+                self.subscribed = Some(account_id);
                 self.arm_cancel_on_disconnect(account_id, cancel_on_disconnect);
             }
             SessionEffect::Unsubscribe => self.unsubscribe(),
         }
+        Ok(())
     }
 
     fn arm_cancel_on_disconnect(&mut self, account_id: AccountId, armed: bool) {
