@@ -410,6 +410,20 @@ fn cancel_on_disconnect_cancels_the_accounts_orders_within_a_second() {
     assert!(elapsed < Duration::from_secs(1), "canceled after {elapsed:?}");
     assert_eq!(open(&bystander), 1, "another account's order stays");
     client.expect_balance(&trader, "USDT", ("1000.00000000", "0.00000000"));
+    // The stopped session left the hub; its pushes were timed.
+    let text = client.metrics_text();
+    for (series, expected) in [
+        ("exchange_ws_api_sessions ", 0.0),
+        ("exchange_ws_user_streams ", 0.0),
+        ("exchange_ws_cancel_on_disconnect_orders_total ", 3.0),
+    ] {
+        assert_eq!(metric(&text, series), expected, "{series}\n{text}");
+    }
+    assert!(metric(&text, "exchange_ws_user_push_latency_seconds_count") >= 1.0, "{text}");
+}
+
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok()).unwrap_or(-1.0)
 }
 
 #[test]

@@ -154,3 +154,118 @@ pub fn execution_report(update: &OrderUpdate, market: &ApiMarket, event_ms: u64)
         "V": body.self_trade_prevention_mode,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use exchange_actors::account::{
+        BalanceRow, FillReport, LedgerEntry, Leg, OrderStatus, SystemAccount,
+    };
+    use exchange_actors::model::{AssetCode, Price, TradeId};
+
+    use super::*;
+    use crate::api::testing::{markets, order_record};
+
+    fn asset(code: &str) -> AssetCode {
+        AssetCode::new(code).unwrap()
+    }
+
+    #[test]
+    fn a_fill_a_deposit_and_the_position_render_as_binance() {
+        let mut order = order_record(7, 1_000, OrderStatus::PartiallyFilled);
+        order.executed_qty = Qty(40);
+        order.cumulative_quote = 4_000_000;
+        let fill = FillReport {
+            trade_id: TradeId(3),
+            price: Price(10_000),
+            qty: Qty(40),
+            commission: -2,
+            commission_asset: asset("BTC"),
+            maker: true,
+        };
+        let account_id = order.account_id;
+        let user = Leg::available(Owner::User(account_id));
+        let update = AccountUpdate {
+            account_id,
+            orders: vec![OrderUpdate {
+                order,
+                execution: Execution::Trade(fill),
+                ts_ns: 2_000_000_000,
+            }],
+            transfers: vec![LedgerEntry {
+                entry_id: 1,
+                asset: asset("USDT"),
+                amount: 150_000_000,
+                debit: user,
+                credit: Leg::system(SystemAccount::External),
+                kind: EntryKind::Withdrawal,
+                order_id: None,
+                symbol: None,
+                event_seq: None,
+                trade_id: None,
+                reference: 0,
+            }],
+            balances: vec![BalanceRow {
+                owner: Owner::User(account_id),
+                asset: asset("USDT"),
+                available: 123_456_789,
+                held: 1,
+            }],
+        };
+        let scales = BTreeMap::from([("BTC".to_owned(), 8), ("USDT".to_owned(), 8)]);
+        let events = user_events(&update, 3_000_000_000, &markets(), &scales);
+        let [report, withdrawal, position] = &events[..] else { panic!("{events:?}") };
+        let picked: Vec<&Value> =
+            ["e", "E", "x", "X", "i", "l", "z", "L", "Z", "Y", "n", "N", "t", "T", "m", "w", "O"]
+                .iter()
+                .map(|field| &report[*field])
+                .collect();
+        assert_eq!(
+            picked,
+            [
+                &json!("executionReport"),
+                &json!(3_000),
+                &json!("TRADE"),
+                &json!("PARTIALLY_FILLED"),
+                &json!(7),
+                &json!("0.00040"),
+                &json!("0.00040"),
+                &json!("100.00"),
+                &json!("0.04000000"),
+                &json!("0.04000000"),
+                &json!("-0.00000002"),
+                &json!("BTC"),
+                &json!(3),
+                &json!(2_000),
+                &json!(true),
+                &json!(true),
+                &json!(1_000),
+            ]
+        );
+        assert_eq!(
+            withdrawal,
+            &json!({"e":"balanceUpdate","E":3_000,"a":"USDT","d":"-1.50000000","T":3_000})
+        );
+        assert_eq!(
+            position,
+            &json!({"e":"outboundAccountPosition","E":3_000,"u":3_000,
+                "B":[{"a":"USDT","f":"1.23456789","l":"0.00000001"}]})
+        );
+    }
+
+    #[test]
+    fn a_cancel_names_the_original_id_and_has_no_fill() {
+        let order = order_record(8, 1_000, OrderStatus::Canceled);
+        let update = OrderUpdate { order, execution: Execution::Canceled, ts_ns: 5_000_000 };
+        let markets = markets();
+        let report = execution_report(&update, markets.get("BTCUSDT").unwrap(), 6);
+        assert_eq!(
+            (&report["x"], &report["X"], &report["w"]),
+            (&json!("CANCELED"), &json!("CANCELED"), &json!(false))
+        );
+        assert_eq!(
+            (&report["l"], &report["N"], &report["t"]),
+            (&json!("0.00000"), &Value::Null, &json!(-1))
+        );
+        assert_eq!(report["C"], report["c"]);
+    }
+}
