@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use exchange_actors::session::UserDataHub;
 
 pub use envelope::{SUBSCRIPTION_ID, WsRequest, parse_request};
-pub use session::{REQUESTS_QUEUED_MAX, WsApiSession};
+pub use session::WsApiSession;
 
 use super::{ActixSink, inbound_frames};
 use crate::api::{ApiState, TradingCore, WsServices};

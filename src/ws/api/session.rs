@@ -10,17 +10,15 @@
 //! then cancels every open order of its account (one book command per market, within a few
 //! ms of the drop).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
 use exchange_actors::session::{
-    CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, MAILBOX_CAPACITY, OUTBOUND_FRAMES_MAX,
-    OVERFLOW_REASON, PEER_SILENCE_MAX_MS, PING_INTERVAL, UserDataHub, UserPush,
+    ApiSessionState, CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, MAILBOX_CAPACITY,
+    OVERFLOW_REASON, PING_INTERVAL, REQUESTS_QUEUED_MAX, UserDataHub, UserPush,
 };
 use serde_json::Value;
 
@@ -29,8 +27,6 @@ use crate::api::{
     SessionAuth, SessionEffect, WsError, WsServices, call, cancel_all_of_account, code, user_events,
 };
 
-/// Requests waiting behind the one being answered, at most.
-pub const REQUESTS_QUEUED_MAX: usize = 64;
 /// How long the close frame may wait behind frames already handed to the connection.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -41,16 +37,9 @@ pub struct WsApiSession {
     services: WsServices,
     hub: Arc<UserDataHub>,
     sink: Box<dyn FrameSink>,
-    /// Frames to write and when what they carry was created (0: not a push).
-    outbound: VecDeque<(String, u64)>,
+    state: ApiSessionState,
+    started: Instant,
     writing: bool,
-    requests: VecDeque<String>,
-    answering: bool,
-    logged_on: Option<AccountId>,
-    subscribed: Option<AccountId>,
-    /// The account whose open orders are canceled when this connection drops.
-    cancel_on_disconnect: Option<AccountId>,
-    last_heard: Instant,
     stop_reason: Option<&'static str>,
 }
 
@@ -58,7 +47,7 @@ impl std::fmt::Debug for WsApiSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WsApiSession")
             .field("id", &self.id)
-            .field("subscribed", &self.subscribed)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -75,20 +64,19 @@ impl WsApiSession {
             services,
             hub,
             sink,
-            outbound: VecDeque::new(),
+            state: ApiSessionState::new(0),
+            started: Instant::now(),
             writing: false,
-            requests: VecDeque::new(),
-            answering: false,
-            logged_on: None,
-            subscribed: None,
-            cancel_on_disconnect: None,
-            last_heard: Instant::now(),
             stop_reason: None,
         };
         WsApiSession::create(move |ctx| {
             ctx.add_stream(inbound);
             session
         })
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn close(&mut self, code: u16, reason: &str, label: &'static str, ctx: &mut Context<Self>) {
@@ -105,12 +93,11 @@ impl WsApiSession {
 
     /// Queues a frame; past the bound the session closes.
     fn queue(&mut self, text: String, created_ns: u64, ctx: &mut Context<Self>) {
-        if self.outbound.len() >= OUTBOUND_FRAMES_MAX {
+        if self.state.push_frame(text, created_ns).is_err() {
             metrics::counter!("exchange_ws_dropped_messages_total", "reason" => "user_overflow")
                 .increment(1);
             return self.close(CLOSE_OVERFLOW, OVERFLOW_REASON, "overflow", ctx);
         }
-        self.outbound.push_back((text, created_ns));
         self.pump(ctx);
     }
 
@@ -119,7 +106,7 @@ impl WsApiSession {
         if self.writing || self.stop_reason.is_some() {
             return;
         }
-        let Some((text, created_ns)) = self.outbound.pop_front() else { return };
+        let Some((text, created_ns)) = self.state.next_frame() else { return };
         self.writing = true;
         ctx.spawn(self.sink.text(text).into_actor(self).map(move |written, session, ctx| {
             session.writing = false;
@@ -139,27 +126,30 @@ impl WsApiSession {
 
     /// Answers the next waiting request unless one is being answered.
     fn answer_next(&mut self, ctx: &mut Context<Self>) {
-        if self.answering || self.stop_reason.is_some() {
+        if self.stop_reason.is_some() {
             return;
         }
-        let Some(text) = self.requests.pop_front() else { return };
+        let Some(text) = self.state.next_request() else { return };
         let request = match parse_request(&text) {
             Ok(request) => request,
             Err((id, error)) => {
+                self.state.answered();
                 self.queue(error_frame(&id, &error), 0, ctx);
                 return self.answer_next(ctx);
             }
         };
-        self.answering = true;
         let services = self.services.clone();
-        let auth = SessionAuth { logged_on: self.logged_on, subscribed: self.subscribed.is_some() };
+        let auth = SessionAuth {
+            logged_on: self.state.logged_on(),
+            subscribed: self.state.subscribed().is_some(),
+        };
         let WsRequest { id, method, params } = request;
         let answer = async move {
             let answer = call(&services, auth, &method, params).await;
             (method, answer)
         };
         ctx.spawn(answer.into_actor(self).map(move |(method, answer), session, ctx| {
-            session.answering = false;
+            session.state.answered();
             let answer = answer.and_then(|(result, effect)| {
                 session.apply(effect, ctx)?;
                 Ok(result)
@@ -183,10 +173,9 @@ impl WsApiSession {
         match effect {
             SessionEffect::None => {}
             SessionEffect::Logon { account_id, cancel_on_disconnect } => {
-                self.logged_on = Some(account_id);
-                self.arm_cancel_on_disconnect(account_id, cancel_on_disconnect);
+                self.state.log_on(account_id, cancel_on_disconnect);
             }
-            SessionEffect::Logout => self.logged_on = None,
+            SessionEffect::Logout => self.state.log_out(),
             SessionEffect::Subscribe { account_id, cancel_on_disconnect } => {
                 self.unsubscribe();
                 let recipient = ctx.address().recipient();
@@ -196,22 +185,15 @@ impl WsApiSession {
                         "code": code::TOO_MANY_REQUESTS, "msg": refused.to_string(),
                     }),
                 })?;
-                self.subscribed = Some(account_id);
-                self.arm_cancel_on_disconnect(account_id, cancel_on_disconnect);
+                self.state.subscribe(account_id, cancel_on_disconnect);
             }
             SessionEffect::Unsubscribe => self.unsubscribe(),
         }
         Ok(())
     }
 
-    fn arm_cancel_on_disconnect(&mut self, account_id: AccountId, armed: bool) {
-        if armed {
-            self.cancel_on_disconnect = Some(account_id);
-        }
-    }
-
     fn unsubscribe(&mut self) {
-        if let Some(account_id) = self.subscribed.take() {
+        if let Some(account_id) = self.state.unsubscribe() {
             self.hub.unsubscribe(account_id, self.id);
         }
     }
@@ -246,8 +228,7 @@ impl Actor for WsApiSession {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         metrics::gauge!("exchange_ws_api_sessions").increment(1.0);
         ctx.run_interval(PING_INTERVAL, |session, ctx| {
-            let silent_ms = u64::try_from(session.last_heard.elapsed().as_millis()).unwrap_or(0);
-            if silent_ms > PEER_SILENCE_MAX_MS {
+            if session.state.silent(session.now_ms()) {
                 return session.close(CLOSE_TIMEOUT, "heartbeat timeout", "heartbeat_timeout", ctx);
             }
             let ping = session.sink.ping();
@@ -265,7 +246,7 @@ impl Actor for WsApiSession {
         metrics::gauge!("exchange_ws_api_sessions").decrement(1.0);
         let reason = self.stop_reason.unwrap_or("client_closed");
         metrics::counter!("exchange_ws_disconnects_total", "reason" => reason).increment(1);
-        let Some(account_id) = self.cancel_on_disconnect else { return };
+        let Some(account_id) = self.state.cancel_on_disconnect() else { return };
         let services = self.services.clone();
         actix::spawn(async move {
             let canceled = cancel_all_of_account(&services.state, &services.core, account_id).await;
@@ -290,11 +271,11 @@ impl Handler<UserPush> for WsApiSession {
         let (update, ts_ns) = match push {
             UserPush::Update(update, ts_ns) => (update, ts_ns),
             UserPush::Evicted => {
-                self.subscribed = None;
+                self.state.unsubscribe();
                 return self.close(CLOSE_OVERFLOW, OVERFLOW_REASON, "overflow", ctx);
             }
         };
-        if self.subscribed != Some(update.account_id) {
+        if self.state.subscribed() != Some(update.account_id) {
             return;
         }
         let markets = self.services.state.markets();
@@ -307,10 +288,11 @@ impl Handler<UserPush> for WsApiSession {
 
 impl StreamHandler<Inbound> for WsApiSession {
     fn handle(&mut self, frame: Inbound, ctx: &mut Self::Context) {
-        self.last_heard = Instant::now();
+        let now_ms = self.now_ms();
+        self.state.heard(now_ms);
         match frame {
             Inbound::Text(text) => {
-                if self.requests.len() >= REQUESTS_QUEUED_MAX {
+                if self.state.on_request(text.clone(), now_ms).is_err() {
                     let error = WsError {
                         status: 429,
                         error: serde_json::json!({
@@ -321,7 +303,6 @@ impl StreamHandler<Inbound> for WsApiSession {
                     let id = parse_request(&text).map_or(Value::Null, |request| request.id);
                     return self.queue(error_frame(&id, &error), 0, ctx);
                 }
-                self.requests.push_back(text);
                 self.answer_next(ctx);
             }
             Inbound::Ping(payload) => {
