@@ -410,6 +410,12 @@ fn cancel_on_disconnect_cancels_the_accounts_orders_within_a_second() {
     assert!(elapsed < Duration::from_secs(1), "canceled after {elapsed:?}");
     assert_eq!(open(&bystander), 1, "another account's order stays");
     client.expect_balance(&trader, "USDT", ("1000.00000000", "0.00000000"));
+    // An order placed after the drop (the client is back at once) outlives the later passes.
+    let params = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.002&price=3000";
+    let (status, body) = client.signed(&trader, Method::POST, "/api/v3/order", params);
+    assert_eq!(status, 200, "{body}");
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(open(&trader), 1, "the order placed after the drop stays");
     // The stopped session left the hub; its pushes were timed.
     let text = client.metrics_text();
     for (series, expected) in [

@@ -91,7 +91,7 @@ pub use signing::{
 };
 pub use state::{ApiMarket, ApiMarkets, ApiState, SharedMarkets};
 pub use ticker::{Ticker24hr, ticker_body};
-pub use trading::{cancel_all_of_account, configure_trading};
+pub use trading::{cancel_account_orders, configure_trading};
 pub use user_events::user_events;
 pub use ws_methods::{SessionAuth, SessionEffect, WsError, WsServices, call};
 

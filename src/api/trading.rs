@@ -2,7 +2,7 @@
 //! New orders go to the account's shard; cancels go straight to the book (the shard settles
 //! them from the book's events).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
 use exchange_actors::account::actor::GetOpenOrders;
@@ -24,8 +24,8 @@ use super::order_view::OrderBody;
 use super::param_set::Params;
 use super::params::{OrderRef, market, order_lookup, place_params};
 use super::placing::{
-    CanceledOrder, NewOrderResponse, cancel_client_order_id, cancel_one, cancel_restriction,
-    canceled_body, generated_cancel_id, known_order, place_one, submit,
+    CancelRestriction, CanceledOrder, NewOrderResponse, cancel_client_order_id, cancel_one,
+    cancel_restriction, canceled_body, generated_cancel_id, known_order, place_one, submit,
 };
 use super::request_schemas::{NewOrderRequest, OrderLookupParams, SignedFields};
 use super::state::{ApiMarket, ApiState};
@@ -299,24 +299,40 @@ pub async fn cancel_all_of_market(
     Ok(bodies)
 }
 
-/// Cancels every open order of `account_id` in every market that has one (cancel on
-/// disconnect); returns how many were canceled.
-pub async fn cancel_all_of_account(
+/// Cancels every open order of `account_id` created at or before `created_ns_max` (cancel on
+/// disconnect: orders placed after the drop, e.g. over a new connection, stay): one bulk
+/// cancel per market when `bulk`, else one cancel per order. Returns how many were canceled.
+pub async fn cancel_account_orders(
     state: &ApiState,
     core: &TradingCore,
     account_id: AccountId,
+    created_ns_max: u64,
+    bulk: bool,
 ) -> Result<usize, ApiError> {
-    let orders = core
+    let orders: Vec<OrderRecord> = core
         .shard(account_id)
         .send(GetOpenOrders { account_id, symbol: None })
         .await
-        .map_err(|error| mailbox_error(&error))?;
-    let symbols: std::collections::BTreeSet<SymbolCode> =
-        orders.iter().map(|order| order.symbol).collect();
+        .map_err(|error| mailbox_error(&error))?
+        .into_iter()
+        .filter(|order| order.created_ts_ns <= created_ns_max)
+        .collect();
     let markets = state.markets();
     let mut canceled = 0;
-    for market in markets.iter().filter(|market| symbols.contains(&market.symbol())) {
-        canceled += cancel_all_of_market(core, account_id, market).await?.len();
+    if bulk {
+        let symbols: BTreeSet<SymbolCode> = orders.iter().map(|order| order.symbol).collect();
+        for market in markets.iter().filter(|market| symbols.contains(&market.symbol())) {
+            canceled += cancel_all_of_market(core, account_id, market).await?.len();
+        }
+        return Ok(canceled);
+    }
+    for order in orders {
+        let Some(market) = markets.get(order.symbol.as_str()) else { continue };
+        let target = OrderRef::Id(order.order_id);
+        // Ended meanwhile (-2011) is fine: it is not open any more.
+        if cancel_one(core, account_id, market, target, CancelRestriction::Any).await.is_ok() {
+            canceled += 1;
+        }
     }
     Ok(canceled)
 }

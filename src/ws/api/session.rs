@@ -8,13 +8,15 @@
 //!
 //! On stop, whatever stopped it, the session leaves the hub; with cancel-on-disconnect it
 //! then cancels every open order of its account (one book command per market, within a few
-//! ms of the drop).
+//! ms of the drop), and again after 200 ms and 1 s for orders that were PENDING (on their way
+//! to the book) the first time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
 use exchange_actors::session::{
     ApiSessionState, CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, MAILBOX_CAPACITY,
@@ -24,7 +26,7 @@ use serde_json::Value;
 
 use super::envelope::{WsRequest, error_frame, event_frame, parse_request, result_frame};
 use crate::api::{
-    SessionAuth, SessionEffect, WsError, WsServices, call, cancel_all_of_account, code, user_events,
+    SessionAuth, SessionEffect, WsError, WsServices, call, cancel_account_orders, code, user_events,
 };
 
 /// How long the close frame may wait behind frames already handed to the connection.
@@ -247,20 +249,33 @@ impl Actor for WsApiSession {
         let reason = self.stop_reason.unwrap_or("client_closed");
         metrics::counter!("exchange_ws_disconnects_total", "reason" => reason).increment(1);
         let Some(account_id) = self.state.cancel_on_disconnect() else { return };
-        let services = self.services.clone();
-        actix::spawn(async move {
-            let canceled = cancel_all_of_account(&services.state, &services.core, account_id).await;
-            match canceled {
-                Ok(count) => {
-                    metrics::counter!("exchange_ws_cancel_on_disconnect_orders_total")
-                        .increment(u64::try_from(count).unwrap_or(u64::MAX));
-                    tracing::info!(account = account_id.0, count, "canceled on disconnect");
-                }
-                Err(error) => {
-                    tracing::warn!(account = account_id.0, ?error, "cancel on disconnect failed");
-                }
+        let dropped_ns = self.services.state.clock.now_ns();
+        actix::spawn(cancel_on_disconnect(self.services.clone(), account_id, dropped_ns));
+    }
+}
+
+/// When after the drop the account's open orders are canceled: at once (one bulk cancel per
+/// market), then again, order by order, for any that was still on its way to its book
+/// (PENDING) the first time. Only orders created before the drop: a client that reconnected
+/// meanwhile keeps its new orders.
+const CANCEL_ON_DISCONNECT_AFTER: [Duration; 3] =
+    [Duration::ZERO, Duration::from_millis(200), Duration::from_millis(800)];
+
+async fn cancel_on_disconnect(services: WsServices, account_id: AccountId, dropped_ns: u64) {
+    for (pass, pause) in CANCEL_ON_DISCONNECT_AFTER.into_iter().enumerate() {
+        tokio::time::sleep(pause).await;
+        let (state, core) = (&services.state, &services.core);
+        match cancel_account_orders(state, core, account_id, dropped_ns, pass == 0).await {
+            Ok(0) => {}
+            Ok(count) => {
+                metrics::counter!("exchange_ws_cancel_on_disconnect_orders_total")
+                    .increment(u64::try_from(count).unwrap_or(u64::MAX));
+                tracing::info!(account = account_id.0, count, "canceled on disconnect");
             }
-        });
+            Err(error) => {
+                tracing::warn!(account = account_id.0, ?error, "cancel on disconnect failed");
+            }
+        }
     }
 }
 
