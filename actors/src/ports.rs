@@ -176,6 +176,11 @@ pub trait EventBus: std::fmt::Debug + Send + Sync + 'static {
 /// implementation's problem (drop it), never the shard's.
 pub trait UserFeed: Send + Sync + 'static {
     fn publish(&self, batch: crate::account::UserBatch);
+
+    /// Whether anyone listens at all (when nobody does, the shard skips building batches).
+    fn listening(&self) -> bool {
+        true
+    }
 }
 
 /// A [`UserFeed`] that delivers nowhere (no WebSocket gateway).
@@ -184,6 +189,10 @@ pub struct NoUserFeed;
 
 impl UserFeed for NoUserFeed {
     fn publish(&self, _batch: crate::account::UserBatch) {}
+
+    fn listening(&self) -> bool {
+        false
+    }
 }
 
 pub trait Clock: Send + Sync + 'static {

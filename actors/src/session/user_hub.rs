@@ -103,6 +103,10 @@ impl UserDataHub {
 }
 
 impl UserFeed for UserDataHub {
+    fn listening(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
     fn publish(&self, batch: UserBatch) {
         let mut subscribers = self.lock();
         let mut evicted = Vec::new();

@@ -90,7 +90,12 @@ async fn run_committer(
     forwards: mpsc::Sender<Vec<Deferred>>,
 ) {
     while let Some(mut job) = jobs.recv().await {
-        let user_batch = UserBatch::take(&mut job.changes, ports.clock.now_ns());
+        let user_batch = if ports.user_feed.listening() {
+            UserBatch::take(&mut job.changes, ports.clock.now_ns())
+        } else {
+            job.changes.order_updates.clear();
+            UserBatch::default()
+        };
         let result =
             ports.journal.commit_shard_changes(ports.shard_index, ports.epoch, job.changes).await;
         if result.is_ok() && !user_batch.accounts.is_empty() {
