@@ -5,7 +5,8 @@
 //! - `order.place` / `order.cancel` / `order.status` / `openOrders.*` /
 //!   `order.cancelReplace` answer as their REST routes do, results and error codes alike;
 //! - cancel-on-disconnect cancels the account's open orders within 1 s of the drop;
-//! - a subscribe with a wrong signature is refused with REST's code.
+//! - a subscribe with a wrong signature is refused with REST's code;
+//! - 300 subscribed sessions, closed or dropped, leave the sessions and user-stream gauges at 0.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -456,4 +457,35 @@ fn a_subscribe_with_a_wrong_signature_is_refused() {
     let status = runtime.block_on(ws.request("session.status", json!({})));
     assert_eq!(ok(&status)["userDataStream"], false);
     assert!(ws.events.is_empty(), "{:?}", ws.events);
+}
+
+#[test]
+fn subscribed_sessions_leave_every_registry_when_they_end() {
+    const CYCLES: usize = 300;
+    let directory = tempfile::tempdir().unwrap();
+    let server = ExchangeProcess::start(&sqlite_url(&directory));
+    let client = HttpClient::new(&server);
+    let runtime = runtime();
+    // Five accounts: even if every ended session lingered, none reaches its stream bound.
+    let traders: Vec<Trader> = (0..5).map(|_| client.open_trader()).collect();
+    for cycle in 0..CYCLES {
+        let trader = &traders[cycle % traders.len()];
+        let mut ws = runtime.block_on(WsApi::connect(&server));
+        let params = signed(trader, &trader.secret, json!({}));
+        ok(&runtime.block_on(ws.request("userDataStream.subscribe.signature", params)));
+        if cycle % 2 == 0 {
+            runtime.block_on(ws.socket.close(None)).unwrap();
+        } // else: dropped without a close handshake
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = client.metrics_text();
+        let sessions = metric(&text, "exchange_ws_api_sessions ");
+        let streams = metric(&text, "exchange_ws_user_streams ");
+        if (sessions, streams) == (0.0, 0.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sessions {sessions}, user streams {streams}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
