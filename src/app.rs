@@ -1,6 +1,6 @@
 //! [`HttpApp`]: the HTTP application as `exchange serve` runs it and in-process tests drive
 //! it (`actix_web::test`), assembled in one place so both see the same routes and app data:
-//! the public, signed, admin and `/metrics` routes, the WebSocket market streams, over a running [`ExchangeSystem`], and
+//! the public, signed, admin and `/metrics` routes, the WebSocket market streams and API, over a running [`ExchangeSystem`], and
 //! their reference (`/openapi.json`, `/docs`).
 //!
 //! API keys are stored in the database and loaded into the in-memory registry here, at start.
@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use exchange_actors::market::actor::DepthReplicas;
 use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
-use exchange_actors::session::StreamHub;
+use exchange_actors::session::{StreamHub, UserDataHub};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
@@ -25,6 +25,7 @@ use crate::api::{
 use crate::config::Config;
 use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
+use crate::ws::api::configure_ws_api;
 use crate::ws::configure_streams;
 
 /// Everything the routes share; cloning shares it (each server worker holds a clone).
@@ -37,6 +38,7 @@ pub struct HttpApp {
     listing: web::Data<SymbolListing>,
     depth_replicas: web::Data<Addr<DepthReplicas>>,
     stream_hub: web::Data<Addr<StreamHub>>,
+    user_hub: web::Data<UserDataHub>,
 }
 
 impl HttpApp {
@@ -71,8 +73,9 @@ impl HttpApp {
         let listing = web::Data::from(system.listing.clone());
         let depth_replicas = web::Data::new(system.depth_replicas.clone());
         let stream_hub = web::Data::new(system.stream_hub.clone());
+        let user_hub = web::Data::from(system.user_hub.clone());
         let metrics = web::Data::new(metrics);
-        Ok(HttpApp { state, core, view, metrics, listing, depth_replicas, stream_hub })
+        Ok(HttpApp { state, core, view, metrics, listing, depth_replicas, stream_hub, user_hub })
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
@@ -83,6 +86,7 @@ impl HttpApp {
             .app_data(self.listing.clone())
             .app_data(self.depth_replicas.clone())
             .app_data(self.stream_hub.clone())
+            .app_data(self.user_hub.clone())
             .route("/metrics", web::get().to(metrics_text));
         configure_public(config, self.state.clone());
         configure_market_data(config, self.view.clone());
@@ -90,6 +94,7 @@ impl HttpApp {
         configure_trading(config);
         configure_reference(config);
         configure_streams(config);
+        configure_ws_api(config);
     }
 }
 

@@ -13,7 +13,7 @@ use exchange_actors::book::actor::{BookPorts, BookSettings};
 use exchange_actors::market::actor::{DepthReplicas, MarketData};
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, EventBus, SystemClock};
-use exchange_actors::session::{HubSources, StreamHub};
+use exchange_actors::session::{HubSources, StreamHub, UserDataHub};
 use exchange_actors::supervisor::{
     BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
 };
@@ -46,6 +46,8 @@ pub struct ExchangeSystem {
     pub depth_replicas: Addr<DepthReplicas>,
     /// The WebSocket market streams' fan-out (its own bus consumer).
     pub stream_hub: Addr<StreamHub>,
+    /// The user data stream's per-account fan-out; the account shards feed it after commits.
+    pub user_hub: Arc<UserDataHub>,
 }
 
 impl ExchangeSystem {
@@ -108,11 +110,13 @@ impl ExchangeSystem {
                 .context("starting the books")?;
         let ledger_markets: BTreeMap<SymbolCode, MarketSpec> =
             markets.iter().map(|(symbol, market)| (*symbol, market.ledger)).collect();
+        let user_hub = UserDataHub::new();
         let shard_ports = ShardPorts {
             journal: Arc::new(store.clone()),
             bus: bus.clone(),
             clock,
             directory: directory.clone(),
+            user_feed: user_hub.clone(),
         };
         let shard_count = config.accounts.shards;
         let (shard_supervisor, shards) = ShardSupervisor::start(
@@ -166,6 +170,7 @@ impl ExchangeSystem {
             market_data,
             depth_replicas,
             stream_hub,
+            user_hub,
         })
     }
 

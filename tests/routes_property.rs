@@ -72,6 +72,7 @@ const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/ws", Access::Public, ""),
     ("GET", "/ws/{id}", Access::Public, ""),
     ("GET", "/stream", Access::Public, "streams=btcusdt@trade/btcusdt@depth"),
+    ("GET", "/ws-api/v3", Access::Public, ""),
     ("POST", "/admin/accounts", Access::Admin, ""),
     ("GET", "/admin/accounts/{id}", Access::Admin, ""),
     ("POST", "/admin/deposits", Access::Admin, TRANSFER),

@@ -170,6 +170,31 @@ pub trait EventBus: std::fmt::Debug + Send + Sync + 'static {
 }
 
 /// Wall-clock time for stamping inputs; the pure cores take time as an argument.
+/// Where account shards hand each committed batch's user data (order updates, balances,
+/// transfers) for delivery to their owners' sessions. Called by the shard's committer, in
+/// commit order, once per batch. Must never block or wait: a slow consumer is the
+/// implementation's problem (drop it), never the shard's.
+pub trait UserFeed: Send + Sync + 'static {
+    fn publish(&self, batch: crate::account::UserBatch);
+
+    /// Whether anyone listens at all (when nobody does, the shard skips building batches).
+    fn listening(&self) -> bool {
+        true
+    }
+}
+
+/// A [`UserFeed`] that delivers nowhere (no WebSocket gateway).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoUserFeed;
+
+impl UserFeed for NoUserFeed {
+    fn publish(&self, _batch: crate::account::UserBatch) {}
+
+    fn listening(&self) -> bool {
+        false
+    }
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now_ns(&self) -> u64;
 }

@@ -180,25 +180,35 @@ pub async fn cancel_replace(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = &auth.params;
+    let (status, body) = cancel_replace_order(&state, &core, auth.account_id, &auth.params).await?;
+    Ok(HttpResponse::build(status).json(body))
+}
+
+/// `POST /api/v3/order/cancelReplace` (and `order.cancelReplace`) for a checked request:
+/// Binance's status and body, or a refusal before either half was tried.
+pub async fn cancel_replace_order(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<(StatusCode, Value), ApiError> {
     let mode = cancel_replace_mode(params)?;
     let target = cancel_target(params)?;
     let restriction = cancel_restriction(params, "cancelRestrictions")?;
     let cancel_id = cancel_client_order_id(params, "cancelNewClientOrderId")?;
     let markets = state.markets();
-    let placed = place_params(params, &markets, auth.account_id, state.clock.now_ns())?;
+    let placed = place_params(params, &markets, account_id, state.clock.now_ns())?;
     let market = market(params, &markets)?;
-    let canceled = cancel_one(&core, auth.account_id, market, target, restriction).await;
+    let canceled = cancel_one(core, account_id, market, target, restriction).await;
     if let Ok(order) = &canceled {
-        await_settled(&core, auth.account_id, order.order_id).await;
+        await_settled(core, account_id, order.order_id).await;
     }
     let new_order = match (&canceled, mode) {
         (Err(_), CancelReplaceMode::StopOnFailure) => None,
-        _ => Some(place_one(&core, auth.account_id, placed, market).await),
+        _ => Some(place_one(core, account_id, placed, market).await),
     };
     let canceled = canceled.map(|order| canceled_body(&order, market, &cancel_id));
-    let (status, body) = cancel_replace_answer(canceled, new_order);
-    Ok(HttpResponse::build(status).json(body))
+    Ok(cancel_replace_answer(canceled, new_order))
 }
 
 #[cfg(test)]

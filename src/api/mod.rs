@@ -57,6 +57,8 @@ mod signing;
 mod state;
 mod ticker;
 mod trading;
+mod user_events;
+mod ws_methods;
 
 #[cfg(test)]
 mod testing;
@@ -89,7 +91,9 @@ pub use signing::{
 };
 pub use state::{ApiMarket, ApiMarkets, ApiState, SharedMarkets};
 pub use ticker::{Ticker24hr, ticker_body};
-pub use trading::configure_trading;
+pub use trading::{cancel_account_orders, configure_trading};
+pub use user_events::user_events;
+pub use ws_methods::{SessionAuth, SessionEffect, WsError, WsServices, call};
 
 /// Mounts the public market routes (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`) and
 /// `state` as app data (signed routes' [`Authenticated`] reads the same state).

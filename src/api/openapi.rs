@@ -71,6 +71,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         crate::ws::raw_root,
         crate::ws::raw,
         crate::ws::combined,
+        crate::ws::api::ws_api,
         openapi_json,
         reference_page,
     ),

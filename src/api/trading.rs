@@ -2,7 +2,7 @@
 //! New orders go to the account's shard; cancels go straight to the book (the shard settles
 //! them from the book's events).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
 use exchange_actors::account::actor::GetOpenOrders;
@@ -21,13 +21,14 @@ use super::core::{TradingCore, mailbox_error, store_error};
 use super::errors::{ApiError, code};
 use super::openapi::{ErrorBody, ORDER, SIGNED, SIGNED_401, UNAVAILABLE, refused};
 use super::order_view::OrderBody;
+use super::param_set::Params;
 use super::params::{OrderRef, market, order_lookup, place_params};
 use super::placing::{
-    CanceledOrder, NewOrderResponse, cancel_client_order_id, cancel_one, cancel_restriction,
-    canceled_body, generated_cancel_id, known_order, place_one, submit,
+    CancelRestriction, CanceledOrder, NewOrderResponse, cancel_client_order_id, cancel_one,
+    cancel_restriction, canceled_body, generated_cancel_id, known_order, place_one, submit,
 };
 use super::request_schemas::{NewOrderRequest, OrderLookupParams, SignedFields};
-use super::state::ApiState;
+use super::state::{ApiMarket, ApiState};
 
 /// Mounts the signed routes; [`ApiState`] and [`TradingCore`] must be app data.
 pub fn configure_trading(config: &mut web::ServiceConfig) {
@@ -71,12 +72,21 @@ async fn place(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(place_order(&state, &core, auth.account_id, &auth.params).await?))
+}
+
+/// `POST /api/v3/order` (and the WebSocket API's `order.place`) for a checked request.
+pub async fn place_order(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<Value, ApiError> {
     let now_ns = state.clock.now_ns();
     let markets = state.markets();
-    let placed = place_params(&auth.params, &markets, auth.account_id, now_ns)?;
-    let market = market(&auth.params, &markets)?;
-    let body = place_one(&core, auth.account_id, placed, market).await?;
-    Ok(HttpResponse::Ok().json(body))
+    let placed = place_params(params, &markets, account_id, now_ns)?;
+    let market = market(params, &markets)?;
+    place_one(core, account_id, placed, market).await
 }
 
 /// Cancel an order.
@@ -109,13 +119,22 @@ async fn cancel(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(cancel_order(&state, &core, auth.account_id, &auth.params).await?))
+}
+
+/// `DELETE /api/v3/order` (and `order.cancel`) for a checked request.
+pub async fn cancel_order(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<Value, ApiError> {
     let markets = state.markets();
-    let lookup = order_lookup(&auth.params, &markets)?;
-    let restriction = cancel_restriction(&auth.params, "cancelRestrictions")?;
-    let cancel_id = cancel_client_order_id(&auth.params, "newClientOrderId")?;
-    let order =
-        cancel_one(&core, auth.account_id, lookup.market, lookup.order, restriction).await?;
-    Ok(HttpResponse::Ok().json(canceled_body(&order, lookup.market, &cancel_id)))
+    let lookup = order_lookup(params, &markets)?;
+    let restriction = cancel_restriction(params, "cancelRestrictions")?;
+    let cancel_id = cancel_client_order_id(params, "newClientOrderId")?;
+    let order = cancel_one(core, account_id, lookup.market, lookup.order, restriction).await?;
+    Ok(canceled_body(&order, lookup.market, &cancel_id))
 }
 
 /// Query an order.
@@ -144,17 +163,27 @@ async fn query(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(query_order(&state, &core, auth.account_id, &auth.params).await?))
+}
+
+/// `GET /api/v3/order` (and `order.status`) for a checked request.
+pub async fn query_order(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<OrderBody, ApiError> {
     let markets = state.markets();
-    let lookup = order_lookup(&auth.params, &markets)?;
+    let lookup = order_lookup(params, &markets)?;
     let symbol = lookup.market.symbol();
-    let known = known_order(&core, auth.account_id, lookup.order).await?;
+    let known = known_order(core, account_id, lookup.order).await?;
     let order = match known {
         Some(order) => Some(order),
         // Closed long ago: the shard forgot it, the database has its last state.
-        None => stored_order(&core, auth.account_id, symbol, lookup.order).await?,
+        None => stored_order(core, account_id, symbol, lookup.order).await?,
     };
     let order = order.filter(|order| order.symbol == symbol).ok_or_else(ApiError::no_such_order)?;
-    Ok(HttpResponse::Ok().json(OrderBody::new(&order, lookup.market)))
+    Ok(OrderBody::new(&order, lookup.market))
 }
 
 /// Current open orders.
@@ -179,14 +208,24 @@ async fn open_orders(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(open_orders_of(&state, &core, auth.account_id, &auth.params).await?))
+}
+
+/// `GET /api/v3/openOrders` (and `openOrders.status`) for a checked request.
+pub async fn open_orders_of(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<Vec<OrderBody>, ApiError> {
     let markets = state.markets();
-    let symbol = match auth.params.get("symbol") {
-        Some(_) => Some(market(&auth.params, &markets)?.symbol()),
+    let symbol = match params.get("symbol") {
+        Some(_) => Some(market(params, &markets)?.symbol()),
         None => None,
     };
     let orders = core
-        .shard(auth.account_id)
-        .send(GetOpenOrders { account_id: auth.account_id, symbol })
+        .shard(account_id)
+        .send(GetOpenOrders { account_id, symbol })
         .await
         .map_err(|error| mailbox_error(&error))?;
     let bodies: Vec<OrderBody> = orders
@@ -196,7 +235,7 @@ async fn open_orders(
             Some(OrderBody::new(order, market))
         })
         .collect();
-    Ok(HttpResponse::Ok().json(bodies))
+    Ok(bodies)
 }
 
 /// Cancel all open orders of a market.
@@ -224,13 +263,23 @@ async fn cancel_open_orders(
 ) -> Result<HttpResponse, ApiError> {
     let markets = state.markets();
     let market = market(&auth.params, &markets)?;
+    Ok(HttpResponse::Ok().json(cancel_all_of_market(&core, auth.account_id, market).await?))
+}
+
+/// Cancels every open order of `account_id` in `market` (one book command) and answers as
+/// `DELETE /api/v3/openOrders` (and `openOrders.cancelAll`): the orders canceled.
+pub async fn cancel_all_of_market(
+    core: &TradingCore,
+    account_id: AccountId,
+    market: &ApiMarket,
+) -> Result<Vec<Value>, ApiError> {
     let orders = core
-        .shard(auth.account_id)
-        .send(GetOpenOrders { account_id: auth.account_id, symbol: Some(market.symbol()) })
+        .shard(account_id)
+        .send(GetOpenOrders { account_id, symbol: Some(market.symbol()) })
         .await
         .map_err(|error| mailbox_error(&error))?;
-    let command = BookCommand::CancelAll(CancelAccountOrders { account_id: auth.account_id });
-    let outcome = submit(&core, market, command).await?;
+    let command = BookCommand::CancelAll(CancelAccountOrders { account_id });
+    let outcome = submit(core, market, command).await?;
     let canceled_at: BTreeMap<OrderId, u64> = outcome
         .events
         .iter()
@@ -247,7 +296,45 @@ async fn cancel_open_orders(
             Some(canceled_body(&order, market, &generated_cancel_id()))
         })
         .collect();
-    Ok(HttpResponse::Ok().json(bodies))
+    Ok(bodies)
+}
+
+/// Cancels every open order of `account_id` created at or before `created_ns_max` (cancel on
+/// disconnect: orders placed after the drop, e.g. over a new connection, stay): one bulk
+/// cancel per market when `bulk`, else one cancel per order. Returns how many were canceled.
+pub async fn cancel_account_orders(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    created_ns_max: u64,
+    bulk: bool,
+) -> Result<usize, ApiError> {
+    let orders: Vec<OrderRecord> = core
+        .shard(account_id)
+        .send(GetOpenOrders { account_id, symbol: None })
+        .await
+        .map_err(|error| mailbox_error(&error))?
+        .into_iter()
+        .filter(|order| order.created_ts_ns <= created_ns_max)
+        .collect();
+    let markets = state.markets();
+    let mut canceled = 0;
+    if bulk {
+        let symbols: BTreeSet<SymbolCode> = orders.iter().map(|order| order.symbol).collect();
+        for market in markets.iter().filter(|market| symbols.contains(&market.symbol())) {
+            canceled += cancel_all_of_market(core, account_id, market).await?.len();
+        }
+        return Ok(canceled);
+    }
+    for order in orders {
+        let Some(market) = markets.get(order.symbol.as_str()) else { continue };
+        let target = OrderRef::Id(order.order_id);
+        // Ended meanwhile (-2011) is fine: it is not open any more.
+        if cancel_one(core, account_id, market, target, CancelRestriction::Any).await.is_ok() {
+            canceled += 1;
+        }
+    }
+    Ok(canceled)
 }
 
 /// `GET /api/v3/account`'s answer. The commission fields are Binance's and always 0: fees

@@ -6,6 +6,7 @@
 //! Limits: client frames of at most [`REQUEST_LEN_MAX`] bytes; at most
 //! [`STREAMS_PER_SESSION_MAX`] streams in a URL (and per connection).
 
+pub mod api;
 mod render;
 
 use actix::Addr;
@@ -28,7 +29,8 @@ pub fn configure_streams(config: &mut web::ServiceConfig) {
         .route("/stream", web::get().to(combined));
 }
 
-const HANDSHAKE: &str = "Not a WebSocket handshake (the upgrade headers are missing or wrong).";
+pub(crate) const HANDSHAKE: &str =
+    "Not a WebSocket handshake (the upgrade headers are missing or wrong).";
 
 /// Market streams, raw frames (WebSocket).
 ///
@@ -130,20 +132,27 @@ fn open(
     streams: Vec<StreamName>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, session, messages) = actix_ws::handle(request, body)?;
-    let inbound = messages.max_frame_size(REQUEST_LEN_MAX).map(|message| match message {
+    let inbound = inbound_frames(messages);
+    WsSession::start(hub.clone(), Box::new(ActixSink(session)), inbound, combined, streams);
+    Ok(response)
+}
+
+/// The peer's frames (each at most [`REQUEST_LEN_MAX`] bytes) as the sessions read them.
+pub(crate) fn inbound_frames(
+    messages: actix_ws::MessageStream,
+) -> impl futures_util::Stream<Item = Inbound> + 'static {
+    messages.max_frame_size(REQUEST_LEN_MAX).map(|message| match message {
         Ok(Message::Text(text)) => Inbound::Text(text.to_string()),
         Ok(Message::Ping(payload)) => Inbound::Ping(payload.to_vec()),
         Ok(Message::Pong(_)) => Inbound::Pong,
         Ok(Message::Close(_)) => Inbound::Close,
         Ok(Message::Binary(_) | Message::Continuation(_) | Message::Nop) => Inbound::Other,
         Err(error) => Inbound::Error(error.to_string()),
-    });
-    WsSession::start(hub.clone(), Box::new(ActixSink(session)), inbound, combined, streams);
-    Ok(response)
+    })
 }
 
 /// [`FrameSink`] over an actix-ws session (a bounded channel to the connection's writer).
-struct ActixSink(actix_ws::Session);
+pub(crate) struct ActixSink(pub(crate) actix_ws::Session);
 
 impl FrameSink for ActixSink {
     fn text(&self, text: String) -> LocalFuture<Result<(), SinkClosed>> {

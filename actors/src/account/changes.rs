@@ -7,6 +7,7 @@ use super::balances::BalanceRow;
 use super::ledger::LedgerEntry;
 use super::orders::OrderRecord;
 use super::state::AccountState;
+use super::user_updates::OrderUpdate;
 use crate::model::{AccountId, SymbolCode};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub struct Changes {
     pub watermarks: Vec<(SymbolCode, u64)>,
     pub next_order_counter: u64,
     pub next_entry_id: u64,
+    /// Own order changes in the order applied; not journaled (the orders rows are), taken
+    /// out by [`super::UserBatch::take`] for the user data stream.
+    pub order_updates: Vec<OrderUpdate>,
 }
 
 impl Changes {
@@ -46,6 +50,7 @@ impl AccountState {
             watermarks,
             next_order_counter: self.next_order_counter,
             next_entry_id: self.journal.next_entry_id,
+            order_updates: std::mem::take(&mut self.order_updates),
         }
     }
 }

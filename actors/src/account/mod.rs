@@ -13,6 +13,7 @@
 //! - `place.rs`: placing (checks, hold, PENDING), abandoning a pending order, amend reserves.
 //! - `settle.rs`: applying book events exactly once (watermark per symbol).
 //! - `outcome.rs`: a just-placed order as its own book command left it (the gateway's answer).
+//! - `user_updates.rs`: what each owner is told after a commit (the user data stream).
 //! - `invariants.rs`, `changes.rs`, `errors.rs`.
 //!
 //! Invariants: per asset the balances of a shard sum to zero (every movement is one entry that
@@ -41,6 +42,7 @@ mod outcome;
 mod place;
 mod settle;
 mod state;
+mod user_updates;
 
 #[cfg(test)]
 mod tests;
@@ -59,3 +61,4 @@ pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
 pub use state::{
     AccountState, RestoredState, SHARD_COUNT_MAX, SUPPLY_MAX, shard_of, shard_supply_max,
 };
+pub use user_updates::{AccountUpdate, Execution, FillReport, OrderUpdate, UserBatch};

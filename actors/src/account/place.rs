@@ -212,6 +212,7 @@ impl AccountState {
         let cause =
             Cause { order_id: Some(order_id), symbol: Some(order.symbol), ..Cause::default() };
         self.close_order(order_id, OrderStatus::Rejected, ts_ns, &cause);
+        self.report(order_id, super::user_updates::Execution::Rejected, ts_ns);
         Ok(())
     }
 

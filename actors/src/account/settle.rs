@@ -25,6 +25,7 @@ use super::market::MarketSpec;
 use super::orders::OrderStatus;
 use super::place::open_requirement;
 use super::state::AccountState;
+use super::user_updates::{Execution, FillReport};
 use crate::model::{
     AccountId, BookEvent, EventKind, ExpireReason, Liquidity, Notional, OrderAmended, OrderId,
     OrderQuantity, Side, SymbolCode, TradeExecuted,
@@ -105,14 +106,17 @@ impl AccountState {
                 order.status = OrderStatus::New;
                 order.updated_ts_ns = ts_ns;
                 self.touch(accepted.order_id);
+                self.report(accepted.order_id, Execution::New, ts_ns);
             }
             EventKind::Rejected(rejected) if self.is_own(rejected.account_id) => {
                 let order_id = rejected.order_id;
                 self.close_order(order_id, OrderStatus::Rejected, ts_ns, &cause(order_id));
+                self.report(order_id, Execution::Rejected, ts_ns);
             }
             EventKind::Canceled(canceled) if self.is_own(canceled.account_id) => {
                 let order_id = canceled.order_id;
                 self.close_order(order_id, OrderStatus::Canceled, ts_ns, &cause(order_id));
+                self.report(order_id, Execution::Canceled, ts_ns);
             }
             EventKind::Expired(expired) if self.is_own(expired.account_id) => {
                 let status = match expired.reason {
@@ -122,9 +126,11 @@ impl AccountState {
                     }
                 };
                 self.close_order(expired.order_id, status, ts_ns, &cause(expired.order_id));
+                self.report(expired.order_id, Execution::Expired, ts_ns);
             }
             EventKind::Amended(amended) if self.is_own(amended.account_id) => {
                 self.reconcile_amend(market, &amended, ts_ns, &cause(amended.order_id));
+                self.report(amended.order_id, Execution::Replaced, ts_ns);
             }
             EventKind::Traded(trade) => {
                 if self.is_own(trade.maker_account_id) {
@@ -214,6 +220,15 @@ impl AccountState {
             record.status = OrderStatus::PartiallyFilled;
             self.touch(order_id);
         }
+        let fill = FillReport {
+            trade_id: trade.trade_id,
+            price: trade.price,
+            qty: trade.qty,
+            commission: fee,
+            commission_asset: received_asset,
+            maker: liquidity == Liquidity::Maker,
+        };
+        self.report(order_id, Execution::Trade(fill), event.ts_ns);
     }
 
     /// Makes the hold of an amended order exactly the requirement of its new open quantity at

@@ -62,6 +62,8 @@ pub struct AccountState {
     pub(super) changed_orders: BTreeMap<OrderId, OrderRecord>,
     pub(super) changed_watermarks: BTreeSet<SymbolCode>,
     pub(super) opened_accounts: Vec<AccountId>,
+    /// Own order changes since the last drain, in the order applied (the user data stream).
+    pub(super) order_updates: Vec<super::user_updates::OrderUpdate>,
     /// Deposits stop at this much of an asset taken in (see [`shard_supply_max`]).
     supply_max: i128,
 }
@@ -85,6 +87,7 @@ impl AccountState {
             changed_orders: BTreeMap::new(),
             changed_watermarks: BTreeSet::new(),
             opened_accounts: Vec::new(),
+            order_updates: Vec::new(),
             supply_max: shard_supply_max(SHARD_COUNT_MAX),
         }
     }

@@ -14,6 +14,8 @@ use crate::model::{
     SymbolCode, TimeInForce, btcusdt,
 };
 
+mod user_stream;
+
 const ALICE: AccountId = AccountId(1);
 const BOB: AccountId = AccountId(2);
 const FUNDS: i128 = 1_000_000_000_000;

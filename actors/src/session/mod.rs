@@ -10,6 +10,11 @@
 //!   sequence of REST depth's `lastUpdateId`) and trades; gaps passed through, never hidden.
 //! - `hub.rs`: the `StreamHub` actor (bus consumer [`STREAMS_CONSUMER`]): per-stream
 //!   subscriber lists, one render per frame, `try_send` to sessions (never waits for one).
+//! - `api_state.rs`: [`ApiSessionState`], one `/ws-api/v3` connection's queued requests and
+//!   frames (both bounded), logon, subscription and cancel-on-disconnect (the gateway's
+//!   `WsApiSession` actor is its shell: it calls the REST handlers' functions).
+//! - `user_hub.rs`: [`UserDataHub`], the user data stream's per-account fan-out, fed by the
+//!   account shards after each commit; `try_send` to sessions, a full one is evicted.
 //! - `actor.rs`: the `WsSession` actor shell over a [`FrameSink`] port (the gateway implements
 //!   it over its WebSocket library).
 //!
@@ -18,11 +23,13 @@
 //! (`exchange_ws_dropped_messages_total`, `exchange_ws_disconnects_total`).
 
 mod actor;
+mod api_state;
 mod diff;
 mod hub;
 mod request;
 mod state;
 mod streams;
+mod user_hub;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +38,7 @@ pub use actor::{
     CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, LocalFuture, MAILBOX_CAPACITY,
     OVERFLOW_REASON, PING_INTERVAL, SinkClosed, WsSession,
 };
+pub use api_state::{ApiSessionState, OutboundOverflow, REQUESTS_QUEUED_MAX, RequestsFull};
 pub use diff::{BatchStreams, DepthDiff, DiffCursor, StreamTrade, aggregate_batch};
 pub use hub::{
     ChangeSubscriptions, FrameRenderer, GetHubCounts, HubSources, Join, Leave, POLL_INTERVAL,
@@ -43,3 +51,4 @@ pub use state::{
     SUBSCRIPTION_CHANGES_PER_SECOND_MAX, SessionState, SubscriptionChange,
 };
 pub use streams::{StreamKind, StreamName, StreamNameError};
+pub use user_hub::{SubscribeError, USER_STREAMS_PER_ACCOUNT_MAX, UserDataHub, UserPush};

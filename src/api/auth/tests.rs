@@ -164,3 +164,43 @@ async fn oversized_body_is_refused() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert!(error_code(&body) < 0);
 }
+
+/// WebSocket API params: `members` plus `apiKey`, signed over the sorted `k=v` text.
+fn ws_params(
+    members: serde_json::Value,
+    secret: &[u8],
+) -> serde_json::Map<String, serde_json::Value> {
+    let serde_json::Value::Object(mut params) = members else { panic!("an object") };
+    params.insert("apiKey".into(), API_KEY.into());
+    let unsigned = Params::from_json_object(params.clone()).unwrap();
+    let signature = sign(secret, sorted_payload(&unsigned).as_bytes());
+    params.insert("signature".into(), signature.into());
+    params
+}
+
+#[test]
+fn websocket_params_are_signed_sorted_without_url_encoding() {
+    let members =
+        serde_json::json!({"timestamp": NOW_MS, "symbol": "BTCUSDT", "note": "a b&c", "n": 5});
+    let params = Params::from_json_object(ws_params(members.clone(), SECRET)).unwrap();
+    assert_eq!(
+        sorted_payload(&params),
+        format!("apiKey={API_KEY}&n=5&note=a b&c&symbol=BTCUSDT&timestamp={NOW_MS}")
+    );
+    let signed = authenticate_json(&state(), ws_params(members.clone(), SECRET)).unwrap();
+    assert_eq!((signed.account_id, signed.params.get("symbol")), (ACCOUNT, Some("BTCUSDT")));
+    let forged = authenticate_json(&state(), ws_params(members.clone(), b"other")).unwrap_err();
+    assert_eq!(
+        (forged.status(), forged.code()),
+        (StatusCode::UNAUTHORIZED, code::INVALID_SIGNATURE)
+    );
+    let mut unsigned = ws_params(members.clone(), SECRET);
+    unsigned.remove("signature");
+    let error = authenticate_json(&state(), unsigned).unwrap_err();
+    assert_eq!(error.code(), code::MANDATORY_PARAM_EMPTY_OR_MALFORMED);
+    let mut keyless = ws_params(members, SECRET);
+    keyless.remove("apiKey");
+    assert_eq!(authenticate_json(&state(), keyless).unwrap_err().code(), code::BAD_API_KEY_FMT);
+    let stale = ws_params(serde_json::json!({"timestamp": NOW_MS - 60_000}), SECRET);
+    assert_eq!(authenticate_json(&state(), stale).unwrap_err().code(), code::INVALID_TIMESTAMP);
+}

@@ -46,7 +46,9 @@ use crate::account::{
     RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
 use crate::model::{BookEvent, SymbolCode};
-use crate::ports::{Clock, Epoch, EventBatch, EventBus, Journal, JournalError, shard_stream};
+use crate::ports::{
+    Clock, Epoch, EventBatch, EventBus, Journal, JournalError, UserFeed, shard_stream,
+};
 use crate::supervisor::{BookDirectory, Heartbeat};
 
 /// Events read from the journal per catch-up query.
@@ -59,6 +61,8 @@ pub struct ShardPorts {
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub directory: Arc<BookDirectory>,
+    /// Gets each committed batch's user data (`NoUserFeed` when nobody listens).
+    pub user_feed: Arc<dyn UserFeed>,
 }
 
 impl std::fmt::Debug for ShardPorts {
@@ -262,6 +266,8 @@ impl Actor for AccountShard {
             epoch: self.epoch,
             journal: self.ports.journal.clone(),
             directory: self.ports.directory.clone(),
+            clock: self.ports.clock.clone(),
+            user_feed: self.ports.user_feed.clone(),
             committed: ctx.address().recipient(),
             abandon: ctx.address().recipient(),
         };

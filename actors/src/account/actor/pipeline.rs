@@ -16,10 +16,11 @@ use actix::{Message, Recipient};
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{PlacedOrder, ShardError};
+use crate::account::UserBatch;
 use crate::account::{Balance, Changes, OrderRecord};
 use crate::book::actor::{BookError, CommandOutcome, SubmitCommands};
 use crate::model::{BookCommand, OrderId, PlaceOrder, SymbolCode};
-use crate::ports::{Epoch, Journal};
+use crate::ports::{Clock, Epoch, Journal, UserFeed};
 use crate::supervisor::BookDirectory;
 
 /// How long a forward is retried while its book is being replaced.
@@ -67,6 +68,8 @@ pub(super) struct PipelinePorts {
     pub epoch: Epoch,
     pub journal: Arc<dyn Journal>,
     pub directory: Arc<BookDirectory>,
+    pub clock: Arc<dyn Clock>,
+    pub user_feed: Arc<dyn UserFeed>,
     pub committed: Recipient<JobCommitted>,
     pub abandon: Recipient<AbandonOrders>,
 }
@@ -86,9 +89,19 @@ async fn run_committer(
     mut jobs: mpsc::Receiver<ShardJob>,
     forwards: mpsc::Sender<Vec<Deferred>>,
 ) {
-    while let Some(job) = jobs.recv().await {
+    while let Some(mut job) = jobs.recv().await {
+        let user_batch = if ports.user_feed.listening() {
+            UserBatch::take(&mut job.changes, ports.clock.now_ns())
+        } else {
+            job.changes.order_updates.clear();
+            UserBatch::default()
+        };
         let result =
             ports.journal.commit_shard_changes(ports.shard_index, ports.epoch, job.changes).await;
+        if result.is_ok() && !user_batch.accounts.is_empty() {
+            // After the commit, in commit order: owners never hear of an uncommitted change.
+            ports.user_feed.publish(user_batch);
+        }
         let failed = result.as_ref().err().map(ToString::to_string);
         let _shard_gone =
             ports.committed.send(JobCommitted { result: result.map_err(|e| e.to_string()) }).await;
