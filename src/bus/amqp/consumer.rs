@@ -114,7 +114,9 @@ async fn consume_on(
                     // Unacked: it returns to the queue for the group's next consumer.
                     return Ok(Ended::SubscriberGone);
                 }
-                delivery.ack(BasicAckOptions::default()).await?;
+                // Bounded: an ack on a connection that died under it may never resolve
+                // (seen after a broker restart: the consumer hung, its queue undrained).
+                within(CONNECT_TIMEOUT, delivery.ack(BasicAckOptions::default())).await??;
             }
             Err(error) => {
                 metrics::counter!("exchange_bus_dead_lettered_total").increment(1);
@@ -125,7 +127,8 @@ async fn consume_on(
                     bytes = delivery.data.len(),
                     "undecodable bus message dead-lettered"
                 );
-                delivery.reject(BasicRejectOptions { requeue: false }).await?;
+                let rejecting = delivery.reject(BasicRejectOptions { requeue: false });
+                within(CONNECT_TIMEOUT, rejecting).await??;
             }
         }
     }
