@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use actix::Addr;
+use actix::{Actor as _, Addr};
 use actix_web::web;
 use anyhow::Context as _;
 use exchange_actors::market::actor::DepthReplicas;
@@ -19,8 +19,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::openapi::configure_reference;
 use crate::api::{
-    ApiCredential, ApiState, InMemoryApiKeys, MarketView, TradingCore, configure_admin,
-    configure_market_data, configure_public, configure_trading,
+    ApiCredential, ApiState, DeadManSwitch, InMemoryApiKeys, MarketView, TradingCore,
+    configure_admin, configure_market_data, configure_public, configure_trading,
 };
 use crate::config::Config;
 use crate::listing::SymbolListing;
@@ -39,6 +39,8 @@ pub struct HttpApp {
     depth_replicas: web::Data<Addr<DepthReplicas>>,
     stream_hub: web::Data<Addr<StreamHub>>,
     user_hub: web::Data<UserDataHub>,
+    /// The dead man's switch (one actor for every worker: the countdowns are per account).
+    dead_man: web::Data<Addr<DeadManSwitch>>,
 }
 
 impl HttpApp {
@@ -75,7 +77,18 @@ impl HttpApp {
         let stream_hub = web::Data::new(system.stream_hub.clone());
         let user_hub = web::Data::from(system.user_hub.clone());
         let metrics = web::Data::new(metrics);
-        Ok(HttpApp { state, core, view, metrics, listing, depth_replicas, stream_hub, user_hub })
+        let dead_man = web::Data::new(DeadManSwitch::new(state.clone(), core.clone()).start());
+        Ok(HttpApp {
+            state,
+            core,
+            view,
+            metrics,
+            listing,
+            depth_replicas,
+            stream_hub,
+            user_hub,
+            dead_man,
+        })
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
@@ -87,6 +100,7 @@ impl HttpApp {
             .app_data(self.depth_replicas.clone())
             .app_data(self.stream_hub.clone())
             .app_data(self.user_hub.clone())
+            .app_data(self.dead_man.clone())
             .route("/metrics", web::get().to(metrics_text));
         configure_public(config, self.state.clone());
         configure_market_data(config, self.view.clone());

@@ -422,6 +422,20 @@ fn answers_have_exactly_the_fields_their_schemas_document() {
                 "/api/v3/openOrders",
                 signed(Method::DELETE, "/api/v3/openOrders", "symbol=ETHUSDT"),
             ),
+            (
+                "post",
+                "/api/v3/countdownCancelAll",
+                signed(
+                    Method::POST,
+                    "/api/v3/countdownCancelAll",
+                    "symbol=ETHUSDT&countdownTime=0",
+                ),
+            ),
+            (
+                "post",
+                "/api/v3/countdownCancelAll",
+                signed(Method::POST, "/api/v3/countdownCancelAll", "countdownTime=0"),
+            ),
             ("post", "/admin/withdrawals", admin("/admin/withdrawals", withdrawal)),
             ("post", "/api/v3/order", post(sell)),
             ("get", "/api/v3/depth", get("/api/v3/depth?symbol=BTCUSDT")),

@@ -68,6 +68,7 @@ const ROUTES: &[(&str, &str, Access, &str)] = &[
     ),
     ("POST", "/api/v3/batchOrders", Access::Signed, BATCH),
     ("DELETE", "/api/v3/batchOrders", Access::Signed, "symbol=BTCUSDT&orderIds=[ORDER_ID,2]"),
+    ("POST", "/api/v3/countdownCancelAll", Access::Signed, "symbol=BTCUSDT&countdownTime=1000"),
     ("GET", "/api/v3/account", Access::Signed, ""),
     ("GET", "/ws", Access::Public, ""),
     ("GET", "/ws/{id}", Access::Public, ""),

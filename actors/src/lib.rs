@@ -7,6 +7,8 @@
 //!   holds, fees and rebates, book events applied exactly once by a per-symbol watermark.
 //! - [`market`]: trades with their fees, klines, the rolling ticker and aggregate trades
 //!   (pure), and the `MarketData` actor the public market routes query.
+//! - [`deadman`]: the countdown cancel-all (dead man's switch) of market makers: armed
+//!   deadlines per (account, symbol), refreshed or disarmed by the client, expired by time (pure).
 //! - [`session`]: WebSocket market streams — per-session subscriptions and bounded outbound
 //!   buffer (pure), the `WsSession` shell, and the `StreamHub` fan-out fed by the bus.
 //!
@@ -16,6 +18,7 @@
 
 pub mod account;
 pub mod book;
+pub mod deadman;
 pub mod market;
 pub mod model;
 pub mod ports;

@@ -5,6 +5,8 @@
 //! - `order.place` / `order.cancel` / `order.status` / `openOrders.*` /
 //!   `order.cancelReplace` answer as their REST routes do, results and error codes alike;
 //! - cancel-on-disconnect cancels the account's open orders within 1 s of the drop;
+//! - `openOrders.countdownCancelAll` (the dead man's switch) refuses as its REST route and
+//!   cancels the account's orders when not refreshed;
 //! - a subscribe with a wrong signature is refused with REST's code;
 //! - 300 subscribed sessions, closed or dropped, leave the sessions and user-stream gauges at 0.
 
@@ -488,4 +490,51 @@ fn subscribed_sessions_leave_every_registry_when_they_end() {
         assert!(Instant::now() < deadline, "sessions {sessions}, user streams {streams}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn the_countdown_cancel_all_method_arms_refuses_and_fires_as_its_rest_route() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = ExchangeProcess::start(&sqlite_url(&directory));
+    let client = HttpClient::new(&server);
+    let runtime = runtime();
+    let trader = client.funded_trader("USDT", "1000");
+    let placed = client.signed(
+        &trader,
+        Method::POST,
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=20000",
+    );
+    assert_eq!(placed.0, 200, "{}", placed.1);
+    let mut ws = runtime.block_on(WsApi::connect(&server));
+    let mut call = |params: Value| {
+        let params = signed(&trader, &trader.secret, params);
+        runtime.block_on(ws.request("openOrders.countdownCancelAll", params))
+    };
+
+    let refused = call(json!({"symbol": "BTCUSDT", "countdownTime": 999}));
+    let rest = client.signed(
+        &trader,
+        Method::POST,
+        "/api/v3/countdownCancelAll",
+        "symbol=BTCUSDT&countdownTime=999",
+    );
+    assert_eq!(rest.0, 400);
+    assert_eq!(refused["status"], 400, "{refused}");
+    assert_eq!(refused["error"], rest.1, "{refused}");
+
+    let armed_at = Instant::now();
+    let armed = call(json!({"symbol": "BTCUSDT", "countdownTime": 1000}));
+    assert_eq!(ok(&armed), &json!({"symbol": "BTCUSDT", "countdownTime": 1000}));
+    // Not refreshed: the order is canceled (the connection stays open).
+    loop {
+        let (status, open) = client.signed(&trader, Method::GET, "/api/v3/openOrders", "");
+        assert_eq!(status, 200, "{open}");
+        if open.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(armed_at.elapsed() < Duration::from_millis(1_500), "still open: {open}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(armed_at.elapsed() >= Duration::from_millis(950));
 }

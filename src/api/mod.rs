@@ -18,6 +18,8 @@
 //! - `placing.rs`: placing and canceling as the signed routes share them, and their answers.
 //! - `all_orders.rs` (history: the journal merged with the shard's memory),
 //!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
+//! - `countdown.rs`: `POST /api/v3/countdownCancelAll`, the dead man's switch; `dead_man.rs`:
+//!   [`DeadManSwitch`], its actor (the pure table is `exchange_actors::deadman`).
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
 //! - `metrics.rs`: the auth-failure counter and `GET /metrics` (Prometheus text).
 //! - `market_data.rs` (trades, aggTrades, klines), `ticker.rs` (ticker/24hr, ticker/price):
@@ -38,6 +40,8 @@ mod auth;
 mod batch_orders;
 mod cancel_replace;
 mod core;
+mod countdown;
+mod dead_man;
 mod errors;
 mod exchange_info;
 mod keys;
@@ -68,6 +72,8 @@ use actix_web::web;
 pub use admin::{ADMIN_TOKEN_HEADER, configure_admin, to_minor_units};
 pub use auth::{API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate};
 pub use core::TradingCore;
+pub use countdown::{CountdownBody, set_countdown};
+pub use dead_man::{DeadManSwitch, SetCountdown, TICK as DEAD_MAN_TICK};
 pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
 pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
 pub use keys::{

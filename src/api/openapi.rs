@@ -61,6 +61,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::cancel_replace::cancel_replace,
         super::batch_orders::place_batch,
         super::batch_orders::cancel_batch,
+        super::countdown::countdown_cancel_all,
         super::admin::open_account,
         super::admin::account,
         super::admin::deposit,

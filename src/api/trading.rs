@@ -30,7 +30,8 @@ use super::placing::{
 use super::request_schemas::{NewOrderRequest, OrderLookupParams, SignedFields};
 use super::state::{ApiMarket, ApiState};
 
-/// Mounts the signed routes; [`ApiState`] and [`TradingCore`] must be app data.
+/// Mounts the signed routes; [`ApiState`], [`TradingCore`] and the
+/// `Addr<`[`DeadManSwitch`](super::DeadManSwitch)`>` must be app data.
 pub fn configure_trading(config: &mut web::ServiceConfig) {
     config
         .route("/api/v3/order", web::post().to(place))
@@ -42,6 +43,7 @@ pub fn configure_trading(config: &mut web::ServiceConfig) {
         .route("/api/v3/order/cancelReplace", web::post().to(super::cancel_replace::cancel_replace))
         .route("/api/v3/batchOrders", web::post().to(super::batch_orders::place_batch))
         .route("/api/v3/batchOrders", web::delete().to(super::batch_orders::cancel_batch))
+        .route("/api/v3/countdownCancelAll", web::post().to(super::countdown::countdown_cancel_all))
         .route("/api/v3/account", web::get().to(account));
 }
 
@@ -299,19 +301,21 @@ pub async fn cancel_all_of_market(
     Ok(bodies)
 }
 
-/// Cancels every open order of `account_id` created at or before `created_ns_max` (cancel on
-/// disconnect: orders placed after the drop, e.g. over a new connection, stay): one bulk
+/// Cancels every open order of `account_id` (in `symbol` only, when given) created at or
+/// before `created_ns_max` (cancel on disconnect: orders placed after the drop, e.g. over a new
+/// connection, stay; the dead man's switch: orders placed after it fired stay): one bulk
 /// cancel per market when `bulk`, else one cancel per order. Returns how many were canceled.
 pub async fn cancel_account_orders(
     state: &ApiState,
     core: &TradingCore,
     account_id: AccountId,
+    symbol: Option<SymbolCode>,
     created_ns_max: u64,
     bulk: bool,
 ) -> Result<usize, ApiError> {
     let orders: Vec<OrderRecord> = core
         .shard(account_id)
-        .send(GetOpenOrders { account_id, symbol: None })
+        .send(GetOpenOrders { account_id, symbol })
         .await
         .map_err(|error| mailbox_error(&error))?
         .into_iter()

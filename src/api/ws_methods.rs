@@ -9,6 +9,7 @@
 //! | `order.status` | `GET /api/v3/order` |
 //! | `openOrders.status` | `GET /api/v3/openOrders` |
 //! | `openOrders.cancelAll` | `DELETE /api/v3/openOrders` |
+//! | `openOrders.countdownCancelAll` | `POST /api/v3/countdownCancelAll` (extension) |
 //!
 //! plus `session.logon` / `session.logout` / `session.status`, `userDataStream.subscribe
 //! .signature`, `userDataStream.subscribe` (after a logon) and `userDataStream.unsubscribe`.
@@ -16,6 +17,7 @@
 //! unsigned after a `session.logon`. Extension: `cancelOnDisconnect=true` on a logon or a
 //! subscribe asks that every open order of the account be canceled when the connection drops.
 
+use actix::Addr;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use exchange_actors::model::AccountId;
@@ -24,6 +26,8 @@ use serde_json::{Map, Value, json};
 use super::auth::authenticate_json;
 use super::cancel_replace::cancel_replace_order;
 use super::core::TradingCore;
+use super::countdown::set_countdown;
+use super::dead_man::DeadManSwitch;
 use super::errors::{ApiError, code};
 use super::param_set::Params;
 use super::params::market;
@@ -37,6 +41,7 @@ use super::trading::{
 pub struct WsServices {
     pub state: web::Data<ApiState>,
     pub core: web::Data<TradingCore>,
+    pub dead_man: web::Data<Addr<DeadManSwitch>>,
 }
 
 /// What a method changes in the session besides its answer.
@@ -118,6 +123,11 @@ pub async fn call(
             Ok((json!({ "subscriptionId": 0 }), effect))
         }
         "userDataStream.unsubscribe" => Ok((json!({}), SessionEffect::Unsubscribe)),
+        "openOrders.countdownCancelAll" => {
+            let (account_id, params) = authorize(state, auth, params)?;
+            let set = set_countdown(state, &services.dead_man, account_id, &params).await;
+            Ok((json_of(set)?, SessionEffect::None))
+        }
         _ => {
             let (account_id, params) = authorize(state, auth, params)?;
             let result = trade(state, core, account_id, method, &params).await?;

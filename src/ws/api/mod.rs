@@ -8,6 +8,7 @@ mod session;
 
 use std::sync::Arc;
 
+use actix::Addr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use exchange_actors::session::UserDataHub;
 
@@ -15,10 +16,10 @@ pub use envelope::{SUBSCRIPTION_ID, WsRequest, parse_request};
 pub use session::WsApiSession;
 
 use super::{ActixSink, inbound_frames};
-use crate::api::{ApiState, TradingCore, WsServices};
+use crate::api::{ApiState, DeadManSwitch, TradingCore, WsServices};
 
 /// Mounts `/ws-api/v3`; the app data must hold [`ApiState`], [`TradingCore`] and the
-/// `Arc<UserDataHub>` (as `web::Data<UserDataHub>`).
+/// `Arc<UserDataHub>` (as `web::Data<UserDataHub>`) and the `Addr<DeadManSwitch>`.
 pub fn configure_ws_api(config: &mut web::ServiceConfig) {
     config.route("/ws-api/v3", web::get().to(ws_api));
 }
@@ -28,7 +29,8 @@ pub fn configure_ws_api(config: &mut web::ServiceConfig) {
 /// Upgrade to a WebSocket, then send `{"id":..,"method":..,"params":{..}}`; answers are
 /// `{"id":..,"status":200,"result":..}` or `{"id":..,"status":4xx,"error":{"code":..,"msg":..}}`
 /// with the REST routes' codes. Methods: `order.place`, `order.cancel`, `order.cancelReplace`,
-/// `order.status`, `openOrders.status`, `openOrders.cancelAll`, `session.logon`,
+/// `order.status`, `openOrders.status`, `openOrders.cancelAll`,
+/// `openOrders.countdownCancelAll` (the dead man's switch), `session.logon`,
 /// `session.status`, `session.logout`, `userDataStream.subscribe.signature`,
 /// `userDataStream.subscribe`, `userDataStream.unsubscribe`. Signed as Binance's WebSocket
 /// API: `apiKey`, `timestamp` (and `recvWindow`) among the params, `signature` the
@@ -51,9 +53,10 @@ pub(crate) async fn ws_api(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
     hub: web::Data<UserDataHub>,
+    dead_man: web::Data<Addr<DeadManSwitch>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, session, messages) = actix_ws::handle(&request, body)?;
-    let services = WsServices { state, core };
+    let services = WsServices { state, core, dead_man };
     let hub: Arc<UserDataHub> = hub.into_inner();
     WsApiSession::start(services, hub, Box::new(ActixSink(session)), inbound_frames(messages));
     Ok(response)

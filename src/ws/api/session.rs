@@ -265,7 +265,7 @@ async fn cancel_on_disconnect(services: WsServices, account_id: AccountId, dropp
     for (pass, pause) in CANCEL_ON_DISCONNECT_AFTER.into_iter().enumerate() {
         tokio::time::sleep(pause).await;
         let (state, core) = (&services.state, &services.core);
-        match cancel_account_orders(state, core, account_id, dropped_ns, pass == 0).await {
+        match cancel_account_orders(state, core, account_id, None, dropped_ns, pass == 0).await {
             Ok(0) => {}
             Ok(count) => {
                 metrics::counter!("exchange_ws_cancel_on_disconnect_orders_total")
