@@ -133,6 +133,9 @@ struct Change {
     params: String,
 }
 
+/// A book change not answered by then counts as failed (keeps the run bounded in time).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Resting orders per trader before its changes alternate between cancels and placements.
 const RESTING_PER_TRADER: usize = 25;
 
@@ -155,8 +158,16 @@ impl Driver {
             .request(method, format!("{}/api/v3/order?{query}&signature={signature}", self.base))
             .header("X-MBX-APIKEY", &trader.api_key)
             .send()
-            .await
-            .ok()?;
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                if *self.failures.borrow() < 5 {
+                    eprintln!("request failed: {error}");
+                }
+                return None;
+            }
+        };
         let status = response.status();
         let body = response.text().await.ok()?;
         if !status.is_success() && *self.failures.borrow() < 5 {
@@ -258,6 +269,9 @@ fn report_server_metrics(text: &str) {
         metric(text, conflated).unwrap_or(0.0),
         metric(text, overflow).unwrap_or(0.0)
     );
+    for line in text.lines().filter(|line| line.starts_with("exchange_ws_disconnects_total")) {
+        println!("server: {line}");
+    }
 }
 
 fn open_files_limit() -> String {
@@ -293,7 +307,11 @@ fn main() {
     }));
     let ws_base = server.base.replacen("http://", "ws://", 1);
     let driver = Rc::new(Driver {
-        client: reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client"),
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("client"),
         base: server.base.clone(),
         open: RefCell::new(vec![VecDeque::new(); traders.len()]),
         traders,
