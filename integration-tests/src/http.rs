@@ -58,6 +58,22 @@ impl ExchangeProcess {
         ExchangeProcess { child, base: format!("http://{address}") }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident set size in KiB (`VmRSS` of `/proc/<pid>/status`; Linux only).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/<pid>/status reads");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in kB")
+    }
+
     /// `kill -9`: no shutdown path runs.
     pub fn kill(mut self) {
         self.stop();
