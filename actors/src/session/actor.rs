@@ -49,6 +49,32 @@ pub trait FrameSink: 'static {
     fn close(&self, code: u16, reason: String) -> LocalFuture<()>;
 }
 
+/// Starts closing `sink` with `code` and `reason` (the wait bounded by [`CLOSE_WAIT`]) unless
+/// a close is already under way; true when this call started it, and the caller then stops
+/// its actor. `label` is kept as the reason the session ended.
+pub fn begin_close(
+    sink: &dyn FrameSink,
+    stop_reason: &mut Option<&'static str>,
+    code: u16,
+    reason: &str,
+    label: &'static str,
+) -> bool {
+    if stop_reason.is_some() {
+        return false;
+    }
+    *stop_reason = Some(label);
+    let close = sink.close(code, reason.to_owned());
+    actix::spawn(async move {
+        let _timed_out = tokio::time::timeout(CLOSE_WAIT, close).await;
+    });
+    true
+}
+
+/// Milliseconds since `started`, the session clock both session shells feed their state.
+pub fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// A frame from the peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbound {
@@ -109,19 +135,13 @@ impl WsSession {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        elapsed_ms(self.started)
     }
 
     fn close(&mut self, code: u16, reason: &str, label: &'static str, ctx: &mut Context<Self>) {
-        if self.stop_reason.is_some() {
-            return;
+        if begin_close(self.sink.as_ref(), &mut self.stop_reason, code, reason, label) {
+            ctx.stop();
         }
-        self.stop_reason = Some(label);
-        let close = self.sink.close(code, reason.to_owned());
-        actix::spawn(async move {
-            let _timed_out = tokio::time::timeout(CLOSE_WAIT, close).await;
-        });
-        ctx.stop();
     }
 
     /// Starts writing the next frame unless one is being written.

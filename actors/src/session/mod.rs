@@ -36,7 +36,7 @@ mod tests;
 
 pub use actor::{
     CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, LocalFuture, MAILBOX_CAPACITY,
-    OVERFLOW_REASON, PING_INTERVAL, SinkClosed, WsSession,
+    OVERFLOW_REASON, PING_INTERVAL, SinkClosed, WsSession, begin_close, elapsed_ms,
 };
 pub use api_state::{ApiSessionState, OutboundOverflow, REQUESTS_QUEUED_MAX, RequestsFull};
 pub use diff::{BatchStreams, DepthDiff, DiffCursor, StreamTrade, aggregate_batch};

@@ -20,7 +20,8 @@ use exchange_actors::model::AccountId;
 use exchange_actors::ports::{Clock, SystemClock};
 use exchange_actors::session::{
     ApiSessionState, CLOSE_OVERFLOW, CLOSE_TIMEOUT, FrameSink, Inbound, MAILBOX_CAPACITY,
-    OVERFLOW_REASON, PING_INTERVAL, REQUESTS_QUEUED_MAX, UserDataHub, UserPush,
+    OVERFLOW_REASON, PING_INTERVAL, REQUESTS_QUEUED_MAX, UserDataHub, UserPush, begin_close,
+    elapsed_ms,
 };
 use serde_json::Value;
 
@@ -28,9 +29,6 @@ use super::envelope::{WsRequest, error_frame, event_frame, parse_request, result
 use crate::api::{
     SessionAuth, SessionEffect, WsError, WsServices, call, cancel_account_orders, code, user_events,
 };
-
-/// How long the close frame may wait behind frames already handed to the connection.
-const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -78,19 +76,13 @@ impl WsApiSession {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        elapsed_ms(self.started)
     }
 
     fn close(&mut self, code: u16, reason: &str, label: &'static str, ctx: &mut Context<Self>) {
-        if self.stop_reason.is_some() {
-            return;
+        if begin_close(self.sink.as_ref(), &mut self.stop_reason, code, reason, label) {
+            ctx.stop();
         }
-        self.stop_reason = Some(label);
-        let close = self.sink.close(code, reason.to_owned());
-        actix::spawn(async move {
-            let _timed_out = tokio::time::timeout(CLOSE_WAIT, close).await;
-        });
-        ctx.stop();
     }
 
     /// Queues a frame; past the bound the session closes.
