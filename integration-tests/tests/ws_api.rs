@@ -30,6 +30,21 @@ fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
 }
 
+/// The real binary on a SQLite file of its own, a REST client and a runtime for the sockets.
+struct Started {
+    _directory: tempfile::TempDir,
+    server: ExchangeProcess,
+    client: HttpClient,
+    runtime: Runtime,
+}
+
+fn start() -> Started {
+    let directory = tempfile::tempdir().unwrap();
+    let server = ExchangeProcess::start(&sqlite_url(&directory));
+    let client = HttpClient::new(&server);
+    Started { _directory: directory, server, client, runtime: runtime() }
+}
+
 /// One `/ws-api/v3` connection: answers by id, pushed events kept in arrival order.
 struct WsApi {
     socket: Socket,
@@ -119,10 +134,7 @@ fn reports(events: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn the_user_stream_reports_every_change_and_fill_in_order() {
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     let maker = client.funded_trader("USDT", "10000");
     let taker = client.funded_trader("BTC", "1");
     let mut ws = runtime.block_on(WsApi::connect(&server));
@@ -236,10 +248,7 @@ fn client_balance_settled(client: &HttpClient, trader: &Trader) -> (String, Stri
 
 #[test]
 fn order_methods_answer_as_their_rest_routes() {
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     let trader = client.funded_trader("USDT", "1000");
     let mut ws = runtime.block_on(WsApi::connect(&server));
     let mut call = |method: &str, params: Value| {
@@ -363,10 +372,7 @@ fn order_methods_answer_as_their_rest_routes() {
 
 #[test]
 fn cancel_on_disconnect_cancels_the_accounts_orders_within_a_second() {
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     let trader = client.funded_trader("USDT", "1000");
     let bystander = client.funded_trader("USDT", "1000");
     let mut ws = runtime.block_on(WsApi::connect(&server));
@@ -437,10 +443,7 @@ fn metric(text: &str, series: &str) -> f64 {
 
 #[test]
 fn a_subscribe_with_a_wrong_signature_is_refused() {
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     let trader = client.funded_trader("USDT", "100");
     let mut ws = runtime.block_on(WsApi::connect(&server));
     let forged = signed(&trader, "wrong-secret", json!({}));
@@ -464,10 +467,7 @@ fn a_subscribe_with_a_wrong_signature_is_refused() {
 #[test]
 fn subscribed_sessions_leave_every_registry_when_they_end() {
     const CYCLES: usize = 300;
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     // Five accounts: even if every ended session lingered, none reaches its stream bound.
     let traders: Vec<Trader> = (0..5).map(|_| client.open_trader()).collect();
     for cycle in 0..CYCLES {
@@ -494,10 +494,7 @@ fn subscribed_sessions_leave_every_registry_when_they_end() {
 
 #[test]
 fn the_countdown_cancel_all_method_arms_refuses_and_fires_as_its_rest_route() {
-    let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
-    let client = HttpClient::new(&server);
-    let runtime = runtime();
+    let Started { _directory, server, client, runtime } = start();
     let trader = client.funded_trader("USDT", "1000");
     let placed = client.signed(
         &trader,
