@@ -482,7 +482,7 @@ fn whole_balance_market_orders_stop_at_the_spend_limit(
 
 #[rstest]
 #[case::ioc_remainder_expires(TimeInForce::Ioc, OrderStatus::Expired)]
-#[case::fok_is_rejected(TimeInForce::Fok, OrderStatus::Rejected)]
+#[case::fok_that_cannot_fill_expires(TimeInForce::Fok, OrderStatus::Expired)]
 fn unfilled_takers_release_their_hold(#[case] tif: TimeInForce, #[case] status: OrderStatus) {
     let mut harness = Harness::new();
     harness.place(limit(BOB, Side::Sell, 10_000, 5));
