@@ -18,6 +18,8 @@ if [ "$(cat "$venv/requirements.sha256" 2>/dev/null)" != "$requirements_hash" ] 
   echo "$requirements_hash" >"$venv/requirements.sha256"
 fi
 
+# No __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 export EXCHANGE_BINARY="${EXCHANGE_BINARY:-$target/debug/exchange}"
 cd "$suite"
 exec "$venv/bin/python" -m pytest -p no:cacheprovider "$@"
