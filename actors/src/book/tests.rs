@@ -3,7 +3,7 @@
 
 use rstest::rstest;
 
-use super::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
+use super::{BookCapacity, BookLimits, BookSnapshot, EngineOutput, MatchingEngine};
 use crate::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
     CancelReason, ClientOrderId, EventKind, ExpireReason, FeeRate, LevelChanged, MarketTerms,
@@ -728,13 +728,7 @@ fn assert_refused_without_change(book: &mut Book, order: PlaceOrder, reason: Rej
         matches!(events.as_slice(), [EventKind::Rejected(rejected)] if rejected.reason == reason
         && rejected.order_id == order.order_id)
     );
-    let after = book.engine.snapshot();
-    assert_eq!(after.orders, before.orders);
-    assert_eq!(after.last_event_seq, before.last_event_seq + 1);
-    assert_eq!(
-        (after.last_trade_id, after.reference_price),
-        (before.last_trade_id, before.reference_price)
-    );
+    assert_only_events_changed(book, &before, 1);
 }
 
 /// A fill-or-kill that cannot fill completely is accepted and expires at once with its whole
@@ -750,9 +744,14 @@ fn assert_fok_expired_without_change(book: &mut Book, order: PlaceOrder) {
             && expired.expired_qty == qty && expired.reason == ExpireReason::ImmediateOrCancel),
         "{events:?}"
     );
+    assert_only_events_changed(book, &before, 2);
+}
+
+/// Since `before`, the book emitted `events_emitted` events and changed nothing else.
+fn assert_only_events_changed(book: &Book, before: &BookSnapshot, events_emitted: u64) {
     let after = book.engine.snapshot();
     assert_eq!(after.orders, before.orders);
-    assert_eq!(after.last_event_seq, before.last_event_seq + 2);
+    assert_eq!(after.last_event_seq, before.last_event_seq + events_emitted);
     assert_eq!(
         (after.last_trade_id, after.reference_price),
         (before.last_trade_id, before.reference_price)
