@@ -9,9 +9,9 @@ import pytest
 
 from harness import MARKET_ID, SYMBOL, Trader
 
-# More requests than any per-minute weight limit of Binance's shape allows (6,000 weight,
-# depth at limit 5,000 weighs 250), so a server that limits must answer 429 within them.
-RATE_LIMIT_PROBE_REQUESTS_MAX = 2000
+# More requests than Binance's 6,000 request weight a minute allows even at weight 1 (depth at
+# limit 5,000 weighs 250 there), so a server that limits must answer 429 within them.
+RATE_LIMIT_PROBE_REQUESTS_MAX = 7000
 
 
 def test_insufficient_funds(exchange):
