@@ -2,6 +2,7 @@
 configured exactly as ../shared/BINANCE_COMPAT.md says: base URLs and the three spot-only
 options, nothing else."""
 
+import collections
 import hashlib
 import hmac
 import json
@@ -156,8 +157,22 @@ class ExchangeProcess:
         client = ccxt.pro.binance(self.ccxt_config(trader))
         client.urls["api"]["ws"]["spot"] = self.ws_base + "/ws"
         client.urls["api"]["ws"]["ws-api"]["spot"] = self.ws_base + "/ws-api/v3"
+        remember_frames(client)
         CLIENTS_OF_CURRENT_TEST.append(client)
         return client
+
+
+def remember_frames(client, frames_max: int = 5):
+    """Keeps the last frames a ccxt.pro client received (in `client.last_frames`) for a
+    failure report: a WebSocket answer or event is what a REST request is for the others."""
+    client.last_frames = collections.deque(maxlen=frames_max)
+    handle_message = client.handle_message
+
+    def remembering(ws_client, message):
+        client.last_frames.append(message)
+        return handle_message(ws_client, message)
+
+    client.handle_message = remembering
 
 
 def exchange_binary() -> str:
