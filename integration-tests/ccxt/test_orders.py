@@ -178,6 +178,29 @@ def test_self_trade_prevention_expires_the_chosen_side(maker):
     expect_holdings(maker, {"BTC": (10.0, 0.0), "USDT": (999500.0, 500.0)})
 
 
+def test_self_trade_prevention_expire_both_and_none(maker):
+    first_ask = maker.create_order(SYMBOL, "limit", "sell", 0.01, 50000)
+    both = maker.create_order(
+        SYMBOL, "limit", "buy", 0.01, 50000, {"selfTradePreventionMode": "EXPIRE_BOTH"}
+    )
+    assert (both["status"], both["filled"], both["info"]["status"]) == (
+        "expired", 0.0, "EXPIRED_IN_MATCH",
+    )
+    assert maker.fetch_order(first_ask["id"], SYMBOL)["status"] == "expired"
+    assert maker.fetch_open_orders(SYMBOL) == []
+
+    # NONE (the default) lets an account trade with itself, paying both fees.
+    maker.create_order(SYMBOL, "limit", "sell", 0.01, 50000)
+    self_trade = maker.create_order(
+        SYMBOL, "limit", "buy", 0.01, 50000, {"selfTradePreventionMode": "NONE"}
+    )
+    assert (self_trade["status"], self_trade["filled"], self_trade["cost"]) == ("closed", 0.01, 500.0)
+    [bought] = [t for t in maker.fetch_my_trades(SYMBOL) if t["side"] == "buy"]
+    assert (bought["price"], bought["amount"], bought["takerOrMaker"]) == (50000.0, 0.01, "taker")
+    # Sold 0.01 for 500 less the maker's 0.05 USDT, bought it back for 500 less 0.00001 BTC.
+    expect_holdings(maker, {"BTC": (9.99999, 0.0), "USDT": (999999.95, 0.0)})
+
+
 def test_cancel_all_orders_empties_the_account(maker):
     ids = {maker.create_order(SYMBOL, "limit", "buy", 0.01, 49000 + step)["id"] for step in (0, 10, 20)}
     assert {order["id"] for order in maker.fetch_open_orders(SYMBOL)} == ids
