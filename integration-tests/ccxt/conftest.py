@@ -40,7 +40,9 @@ def describe_last_request(client) -> str:
     response = client.last_http_response
     if isinstance(response, str) and len(response) > 2000:
         response = response[:2000] + "..."
-    frames = "".join(f"\n  ws frame: {frame}"[:2000] for frame in getattr(client, "last_frames", []))
+    frames = "".join(
+        f"\n  ws frame: {frame}"[:2000] for frame in getattr(client, "last_frames", [])
+    )
     return (
         f"{type(client).__module__}.{type(client).__name__} ({client.apiKey[:8]}...)\n"
         f"  request:  {client.last_request_url}\n"

@@ -194,7 +194,9 @@ def test_self_trade_prevention_expire_both_and_none(maker):
     self_trade = maker.create_order(
         SYMBOL, "limit", "buy", 0.01, 50000, {"selfTradePreventionMode": "NONE"}
     )
-    assert (self_trade["status"], self_trade["filled"], self_trade["cost"]) == ("closed", 0.01, 500.0)
+    assert (self_trade["status"], self_trade["filled"], self_trade["cost"]) == (
+        "closed", 0.01, 500.0,
+    )
     [bought] = [t for t in maker.fetch_my_trades(SYMBOL) if t["side"] == "buy"]
     assert (bought["price"], bought["amount"], bought["takerOrMaker"]) == (50000.0, 0.01, "taker")
     # Sold 0.01 for 500 less the maker's 0.05 USDT, bought it back for 500 less 0.00001 BTC.
@@ -202,7 +204,8 @@ def test_self_trade_prevention_expire_both_and_none(maker):
 
 
 def test_cancel_all_orders_empties_the_account(maker):
-    ids = {maker.create_order(SYMBOL, "limit", "buy", 0.01, 49000 + step)["id"] for step in (0, 10, 20)}
+    prices = (49000, 49010, 49020)
+    ids = {maker.create_order(SYMBOL, "limit", "buy", 0.01, price)["id"] for price in prices}
     assert {order["id"] for order in maker.fetch_open_orders(SYMBOL)} == ids
     canceled = maker.cancel_all_orders(SYMBOL)
     assert {order["id"] for order in canceled} == ids
@@ -212,7 +215,8 @@ def test_cancel_all_orders_empties_the_account(maker):
 
 
 def test_open_closed_and_single_order_queries(maker, taker):
-    open_bid = maker.create_order(SYMBOL, "limit", "buy", 0.01, 49900, {"clientOrderId": "ccxt-open-bid"})
+    named = {"clientOrderId": "ccxt-open-bid"}
+    open_bid = maker.create_order(SYMBOL, "limit", "buy", 0.01, 49900, named)
     filled_ask = maker.create_order(SYMBOL, "limit", "sell", 0.01, 50000)
     canceled_bid = maker.create_order(SYMBOL, "limit", "buy", 0.01, 49800)
     maker.cancel_order(canceled_bid["id"], SYMBOL)
@@ -231,7 +235,9 @@ def test_open_closed_and_single_order_queries(maker, taker):
         open_bid["id"], "ccxt-open-bid", "open",
     )
     canceled = maker.fetch_order(canceled_bid["id"], SYMBOL)
-    assert (canceled["status"], canceled["filled"], canceled["remaining"]) == ("canceled", 0.0, 0.01)
+    assert (canceled["status"], canceled["filled"], canceled["remaining"]) == (
+        "canceled", 0.0, 0.01,
+    )
     every_order = maker.fetch_orders(SYMBOL)
     assert [o["id"] for o in every_order] == [open_bid["id"], filled_ask["id"], canceled_bid["id"]]
 

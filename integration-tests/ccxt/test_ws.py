@@ -7,7 +7,6 @@ import json
 import random
 import time
 
-import pytest
 import pytest_asyncio
 
 from harness import MARKET_ID, SYMBOL
@@ -100,7 +99,11 @@ def send_load(exchange, maker, taker, orders) -> int:
     for start in range(0, len(orders), LOAD_BATCH_SIZE):
         batch = orders[start : start + LOAD_BATCH_SIZE]
         for trader, is_maker in ((maker, True), (taker, False)):
-            mine = [{k: v for k, v in o.items() if k != "maker"} for o in batch if o["maker"] == is_maker]
+            mine = [
+                {k: v for k, v in o.items() if k != "maker"}
+                for o in batch
+                if o["maker"] == is_maker
+            ]
             if not mine:
                 continue
             params = {"batchOrders": json.dumps(mine)}
@@ -230,7 +233,9 @@ async def test_create_and_cancel_order_over_ws_api(exchange, alice, bob, pro_cli
     rest = exchange.rest(alice)
     assert (await asyncio.to_thread(rest.fetch_order, resting["id"], SYMBOL))["status"] == "open"
     canceled = await client.cancel_order_ws(resting["id"], SYMBOL)
-    assert (canceled["id"], canceled["status"], canceled["filled"]) == (resting["id"], "canceled", 0.0)
+    assert (canceled["id"], canceled["status"], canceled["filled"]) == (
+        resting["id"], "canceled", 0.0,
+    )
     assert await asyncio.to_thread(rest.fetch_open_orders, SYMBOL) == []
 
     await asyncio.to_thread(exchange.rest(bob).create_order, SYMBOL, "limit", "sell", 0.01, 50000)
