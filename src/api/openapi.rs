@@ -159,7 +159,7 @@ const MEANINGS: &[(i32, &str)] = &[
     (
         code::NEW_ORDER_REJECTED,
         "order refused: insufficient balance (\"Account has insufficient balance for \
-         requested action.\"), post-only would take, FOK cannot fill, \"Duplicate order sent.\"",
+         requested action.\"), post-only would take, \"Duplicate order sent.\"",
     ),
     (code::CANCEL_REJECTED, "\"Unknown order sent.\": no such open order of this account"),
     (code::NO_SUCH_ORDER, "\"Order does not exist.\" (also another account's order)"),
