@@ -255,6 +255,11 @@ impl AccountShard {
 
 /// How often a shard beats: well inside the supervisor's stall timeout.
 const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often the shard counts negative user balances (a scan of every balance it holds).
+const NEGATIVE_SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// User balances with a negative part, by `shard` (0 unless an invariant broke, e.g. a row
+/// edited in the database and read back on restore).
+pub const NEGATIVE_BALANCES: &str = "exchange_negative_balances";
 
 impl Actor for AccountShard {
     type Context = Context<Self>;
@@ -274,6 +279,13 @@ impl Actor for AccountShard {
         self.jobs = Some(spawn_pipeline(ports));
         self.beat();
         ctx.run_interval(HEARTBEAT_INTERVAL, |shard, _ctx| shard.beat());
+        let negative = metrics::gauge!(NEGATIVE_BALANCES, "shard" => self.shard_index.to_string());
+        let scan = move |shard: &mut AccountShard| {
+            // Exact: a count of balances, far below 2^53.
+            negative.set(shard.state.negative_user_balances() as f64);
+        };
+        scan(self);
+        ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
     }
 }
 
