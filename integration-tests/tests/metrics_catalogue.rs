@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use integration_tests::http::{ExchangeProcess, HttpClient, Trader, sqlite_url};
+use integration_tests::http::{ExchangeProcess, HttpClient, sqlite_url};
 use integration_tests::prometheus::{histogram_quantile, metric_names, sample};
 use integration_tests::workspace_root;
 use reqwest::Method;
