@@ -56,23 +56,31 @@ fn queries(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-/// Metric name -> the files that query it.
-fn queried_names() -> BTreeMap<String, BTreeSet<String>> {
-    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let dashboards = workspace_root().join("config/grafana/dashboards");
-    let mut dashboard_count = 0;
-    for entry in std::fs::read_dir(&dashboards).expect("dashboards directory") {
+/// Every dashboard: file name and parsed JSON.
+fn dashboards() -> Vec<(String, Value)> {
+    let directory = workspace_root().join("config/grafana/dashboards");
+    let mut dashboards = Vec::new();
+    for entry in std::fs::read_dir(&directory).expect("dashboards directory") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("dashboard reads");
         let dashboard: Value = serde_json::from_str(&text).expect("dashboard is JSON");
+        dashboards.push((path.file_name().unwrap().to_string_lossy().into_owned(), dashboard));
+    }
+    dashboards
+}
+
+/// Metric name -> the files that query it.
+fn queried_names() -> BTreeMap<String, BTreeSet<String>> {
+    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dashboard_count = 0;
+    for (file, dashboard) in dashboards() {
         let panels = dashboard["panels"].as_array().expect("panels");
         for panel in panels {
             let targets = panel["targets"].as_array().map_or(0, Vec::len);
-            assert!(targets > 0, "{}: panel {} has no query", path.display(), panel["title"]);
+            assert!(targets > 0, "{file}: panel {} has no query", panel["title"]);
         }
         let mut found = Vec::new();
         queries(&dashboard, &mut found);
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for name in found.iter().flat_map(|query| names_in(query)) {
             used.entry(name).or_default().insert(file.clone());
         }
@@ -158,6 +166,42 @@ fn every_metric_the_dashboards_and_alerts_query_is_exported() {
     assert!(sample(&text, "exchange_negative_balances{shard=\"0\"}") == Some(0.0), "{text}");
 }
 
+/// promtool checks PromQL only in rule files: each panel query becomes a recording rule of a
+/// scratch rules file, with the `$symbol` template variable as Grafana's "All" (`.*`).
+/// scripts/test.sh installs promtool before the tests (scripts/check-monitoring.sh).
+#[test]
+fn every_dashboard_query_is_valid_promql() {
+    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
+    let mut count = 0;
+    for (file, dashboard) in dashboards() {
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr").replace("$symbol", ".*");
+                let quoted = serde_json::to_string(&expr).unwrap();
+                rules.push_str(&format!("      - record: dashboard:query_{count}\n"));
+                rules.push_str(&format!("        expr: {quoted}\n"));
+                count += 1;
+                assert!(!expr.contains('$'), "{file}: an unknown variable in {expr}");
+            }
+        }
+    }
+    assert!(count >= 30, "{count} panel queries");
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("dashboard-queries.yml");
+    std::fs::write(&path, rules).unwrap();
+    let output = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .expect("promtool runs (scripts/check-monitoring.sh installs it)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn health_is_up_and_ready_names_its_checks() {
     let directory = tempfile::tempdir().unwrap();
@@ -189,6 +233,36 @@ fn ready_is_503_naming_the_bus_when_the_broker_is_unreachable() {
     assert_eq!(body["down"], serde_json::json!(["bus"]));
     assert!(body["checks"]["bus"].as_str().unwrap().starts_with("down: "), "{body}");
     assert_eq!(body["checks"]["journal"], "up");
+    let (status, _) = client.raw(Method::GET, "/health", &[], None);
+    assert_eq!(status, 200);
+}
+
+/// On PostgreSQL, a database that goes away makes the journal check fail: 503 naming it,
+/// within the check timeout, while liveness stays up.
+#[test]
+fn ready_is_503_naming_the_journal_when_the_database_is_gone() {
+    use integration_tests::db::{Backend, TestDatabase};
+    use sea_orm::{ConnectionTrait as _, Database};
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let database = runtime.block_on(TestDatabase::create(Backend::Postgres));
+    let server = ExchangeProcess::start(&database.url);
+    let client = HttpClient::new(&server);
+    let (status, body) = client.raw(Method::GET, "/ready", &[], None);
+    assert_eq!(status, 200, "{body}");
+    let name = database.url.rsplit('/').next().unwrap().to_owned();
+    runtime.block_on(async {
+        let admin_url = database.url.replace(&name, "test");
+        let admin = Database::connect(admin_url).await.expect("PostgreSQL");
+        let sql = format!("DROP DATABASE {name} WITH (FORCE)");
+        admin.execute_unprepared(&sql).await.expect("drop the exchange's database");
+    });
+    let started = Instant::now();
+    let (status, body) = client.raw(Method::GET, "/ready", &[], None);
+    assert!(started.elapsed() < Duration::from_secs(5), "answered within the check timeout");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["down"], serde_json::json!(["journal"]), "{body}");
+    assert_eq!(body["checks"]["bus"], "up");
     let (status, _) = client.raw(Method::GET, "/health", &[], None);
     assert_eq!(status, 200);
 }
