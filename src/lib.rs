@@ -8,6 +8,7 @@ pub mod bus;
 pub mod config;
 pub mod history;
 pub mod listing;
+pub mod observe;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -19,7 +19,7 @@ use exchange_actors::supervisor::{
 };
 
 use crate::api::{ApiMarkets, SharedMarkets};
-use crate::bus::{AmqpBus, BusSettings, InProcessBus};
+use crate::bus::{AmqpBus, BusProbe, BusSettings, InProcessBus};
 use crate::config::{Config, Market};
 use crate::history;
 use crate::listing::{ListingPorts, SymbolListing, current_specs, listed_specs};
@@ -32,6 +32,8 @@ const NANOS_PER_MILLI: u64 = 1_000_000;
 pub struct ExchangeSystem {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
+    /// What `/ready` asks whether the bus is reachable.
+    pub bus_probe: BusProbe,
     pub directory: Arc<BookDirectory>,
     pub supervisor: Addr<Supervisor>,
     pub shard_supervisor: Addr<ShardSupervisor>,
@@ -91,7 +93,7 @@ impl ExchangeSystem {
             .map(|market| (market.ledger.symbol, market))
             .collect();
         let symbols = markets.keys().map(|symbol| symbol.to_string()).collect();
-        let bus = start_bus(bus, symbols, &store).await?;
+        let (bus, bus_probe) = start_bus(bus, symbols, &store).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = BookDirectory::new();
         let book_ports =
@@ -127,6 +129,7 @@ impl ExchangeSystem {
         )
         .await
         .with_context(|| format!("starting {shard_count} account shards"))?;
+        crate::observe::start_lag_sampler(supervisor.clone(), shard_supervisor.clone());
         let history =
             history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)
                 .await
@@ -160,6 +163,7 @@ impl ExchangeSystem {
         Ok(ExchangeSystem {
             store,
             bus,
+            bus_probe,
             directory,
             supervisor,
             shard_supervisor,
@@ -184,15 +188,15 @@ async fn start_bus(
     settings: &BusSettings,
     symbols: Vec<String>,
     store: &Store,
-) -> anyhow::Result<Arc<dyn EventBus>> {
+) -> anyhow::Result<(Arc<dyn EventBus>, BusProbe)> {
     match settings {
-        BusSettings::InProcess => Ok(InProcessBus::new()),
+        BusSettings::InProcess => Ok((InProcessBus::new(), BusProbe::InProcess)),
         BusSettings::Amqp { url, exchange } => {
             let bus = AmqpBus::start(url, exchange, symbols, store.clone())
                 .await
                 .context("starting the AMQP bus")?;
             tracing::info!(url = %redact(url), %exchange, "events go through RabbitMQ");
-            Ok(bus)
+            Ok((bus.clone(), BusProbe::Amqp(bus)))
         }
     }
 }

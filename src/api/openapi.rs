@@ -69,6 +69,8 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::admin_symbols::list_symbol,
         super::admin_symbols::change_symbol,
         super::metrics::metrics_text,
+        super::health::health,
+        super::health::ready,
         crate::ws::raw_root,
         crate::ws::raw,
         crate::ws::combined,

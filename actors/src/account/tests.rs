@@ -568,7 +568,8 @@ fn redelivered_events_are_skipped() {
     harness.state.drain_changes();
     let balances: Vec<_> = harness.state.balances().collect();
     let log = harness.log.clone();
-    harness.state.apply_book_events(symbol(), &log).unwrap();
+    let again = harness.state.apply_book_events(symbol(), &log).unwrap();
+    assert_eq!(again, Applied { fresh: 0, duplicates: log.len() });
     harness.state.apply_book_events(symbol(), &log[2..4]).unwrap();
     assert_eq!(harness.state.balances().collect::<Vec<_>>(), balances);
     assert!(harness.state.drain_changes().is_empty());

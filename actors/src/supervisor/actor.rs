@@ -45,6 +45,33 @@ pub enum RestartReason {
     Stalled,
 }
 
+/// Actors replaced by a supervisor, by `kind` (`book`, `account_shard`) and `reason`.
+pub const ACTOR_RESTARTS: &str = "exchange_actor_restarts_total";
+
+impl RestartReason {
+    /// The `reason` label of [`ACTOR_RESTARTS`].
+    pub fn label(self) -> &'static str {
+        match self {
+            RestartReason::Failed => "failed",
+            RestartReason::Stalled => "stalled",
+        }
+    }
+
+    /// Exports [`ACTOR_RESTARTS`] at zero for `kind`, so a dashboard sees the series (and a rate
+    /// rule has a baseline) before the first restart.
+    pub fn register(kind: &'static str) {
+        for reason in [RestartReason::Failed, RestartReason::Stalled] {
+            metrics::counter!(ACTOR_RESTARTS, "kind" => kind, "reason" => reason.label())
+                .increment(0);
+        }
+    }
+
+    /// Counts one replacement of an actor of `kind`.
+    pub fn count(self, kind: &'static str) {
+        metrics::counter!(ACTOR_RESTARTS, "kind" => kind, "reason" => self.label()).increment(1);
+    }
+}
+
 struct SupervisedBook {
     spec: BookSpec,
     current: StartedBook,
@@ -84,9 +111,14 @@ impl Supervisor {
             directory.set(&spec.symbol, current.address.clone());
             books.insert(spec.symbol.clone(), SupervisedBook { spec, current, restarting: false });
         }
+        RestartReason::register("book");
         let supervisor =
             Supervisor { ports, directory, settings, books, restarts: BTreeMap::new() };
         Ok(supervisor.start())
+    }
+
+    pub(super) fn book_heartbeats(&self) -> impl Iterator<Item = &super::Heartbeat> {
+        self.books.values().map(|book| book.current.heartbeat.as_ref())
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
@@ -127,6 +159,7 @@ impl Supervisor {
                     tracing::info!(%symbol, ?reason, epoch = started.epoch.0, "book replaced");
                     book.current = started;
                     *supervisor.restarts.entry(reason).or_default() += 1;
+                    reason.count("book");
                 }
                 // Retried on the next check.
                 Err(error) => tracing::error!(%symbol, %error, "book restart failed"),

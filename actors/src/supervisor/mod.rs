@@ -6,14 +6,16 @@
 mod actor;
 mod directory;
 mod heartbeat;
+mod progress;
 mod shard_directory;
 mod shards;
 
 pub use actor::{
-    AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorReport,
-    SupervisorSettings,
+    ACTOR_RESTARTS, AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor,
+    SupervisorReport, SupervisorSettings,
 };
 pub use directory::BookDirectory;
 pub use heartbeat::{Heartbeat, HeartbeatReading};
+pub use progress::{GetBookProgress, GetShardProgress, settlement_lag_events};
 pub use shard_directory::ShardDirectory;
 pub use shards::{AddShardMarket, GetShardRestarts, ShardSupervisor};

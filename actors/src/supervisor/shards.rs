@@ -73,6 +73,7 @@ impl ShardSupervisor {
             heartbeats.push(heartbeat);
         }
         let directory = ShardDirectory::new(shards);
+        RestartReason::register("account_shard");
         let supervisor = ShardSupervisor {
             markets,
             ports,
@@ -83,6 +84,10 @@ impl ShardSupervisor {
             restarts: BTreeMap::new(),
         };
         Ok((supervisor.start(), directory))
+    }
+
+    pub(super) fn shard_heartbeats(&self) -> impl Iterator<Item = &Heartbeat> {
+        self.heartbeats.iter().map(AsRef::as_ref)
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
@@ -122,6 +127,7 @@ impl ShardSupervisor {
                     supervisor.directory.set(index, address);
                     supervisor.heartbeats[index] = heartbeat;
                     *supervisor.restarts.entry(reason).or_default() += 1;
+                    reason.count("account_shard");
                     tracing::info!(shard_index, ?reason, "account shard replaced");
                 }
                 // Retried on the next check.

@@ -93,6 +93,7 @@ pub struct AccountShard {
     symbols: Vec<SymbolCode>,
     /// Beaten by a timer on the shard's own arbiter; the shard supervisor reads it.
     heartbeat: Arc<Heartbeat>,
+    metrics: ShardMetrics,
 }
 
 impl std::fmt::Debug for AccountShard {
@@ -171,6 +172,7 @@ impl AccountShard {
             catching_up: BTreeSet::new(),
             symbols,
             heartbeat,
+            metrics: ShardMetrics::new(shard_index),
         };
         // On its own arbiter: a panicking handler takes down this shard's thread only, and
         // the shard supervisor sees the address disconnected and starts a replacement.
@@ -221,8 +223,15 @@ impl AccountShard {
 
     fn apply_events(&mut self, symbol: SymbolCode, events: &[BookEvent], ctx: &mut Context<Self>) {
         match self.state.apply_book_events(symbol, events) {
-            Ok(()) => self.drain_if_idle(ctx),
-            Err(ApplyError::Gap { .. }) => self.start_catch_up(symbol, ctx),
+            Ok(applied) => {
+                let duplicates = u64::try_from(applied.duplicates).unwrap_or(u64::MAX);
+                self.metrics.duplicates.increment(duplicates);
+                self.drain_if_idle(ctx);
+            }
+            Err(ApplyError::Gap { .. }) => {
+                self.metrics.gaps.increment(1);
+                self.start_catch_up(symbol, ctx);
+            }
             Err(error) => {
                 // A bug or a foreign journal: stop rather than settle money wrongly.
                 tracing::error!(shard = self.shard_index, %error, "book events refused; stopping");
@@ -255,6 +264,32 @@ impl AccountShard {
 
 /// How often a shard beats: well inside the supervisor's stall timeout.
 const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often the shard counts negative user balances (a scan of every balance it holds).
+const NEGATIVE_SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// User balances with a negative part, by `shard` (0 unless an invariant broke, e.g. a row
+/// edited in the database and read back on restore).
+pub const NEGATIVE_BALANCES: &str = "exchange_negative_balances";
+/// Book events delivered again and dropped by the shard's watermark (idempotent-dedup hits).
+pub const SETTLEMENT_DUPLICATES: &str = "exchange_settlement_duplicate_events_total";
+/// Deliveries with a gap, answered by reading the missing events from the journal (retries).
+pub const SETTLEMENT_GAPS: &str = "exchange_settlement_gaps_total";
+
+/// The shard's counters, by `shard` (bounded: at most `SHARD_COUNT_MAX` shards).
+#[derive(Clone, Debug)]
+struct ShardMetrics {
+    duplicates: metrics::Counter,
+    gaps: metrics::Counter,
+}
+
+impl ShardMetrics {
+    fn new(shard_index: u16) -> ShardMetrics {
+        let shard = shard_index.to_string();
+        ShardMetrics {
+            duplicates: metrics::counter!(SETTLEMENT_DUPLICATES, "shard" => shard.clone()),
+            gaps: metrics::counter!(SETTLEMENT_GAPS, "shard" => shard),
+        }
+    }
+}
 
 impl Actor for AccountShard {
     type Context = Context<Self>;
@@ -274,6 +309,13 @@ impl Actor for AccountShard {
         self.jobs = Some(spawn_pipeline(ports));
         self.beat();
         ctx.run_interval(HEARTBEAT_INTERVAL, |shard, _ctx| shard.beat());
+        let negative = metrics::gauge!(NEGATIVE_BALANCES, "shard" => self.shard_index.to_string());
+        let scan = move |shard: &mut AccountShard| {
+            // Exact: a count of balances, far below 2^53.
+            negative.set(shard.state.negative_user_balances() as f64);
+        };
+        scan(self);
+        ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
     }
 }
 

@@ -17,6 +17,7 @@
 
 mod lanes;
 mod messages;
+mod metrics;
 mod recovery;
 mod writer;
 
@@ -29,10 +30,14 @@ use tokio::sync::{mpsc, oneshot};
 pub use messages::{
     BookError, BookView, CommandOutcome, GetBookView, GetDepth, GetTerms, SubmitCommands,
 };
+pub use metrics::{
+    COMMANDS, COMMIT_LATENCY, MATCHING_LATENCY, OPEN_ORDERS, QUEUE_DEPTH, REJECTS, TRADES,
+};
 pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
 
 use self::lanes::{Lanes, Queued};
-use self::writer::{WriteJob, WriterFailed, WriterPorts, spawn_writer};
+use self::metrics::BookMetrics;
+use self::writer::{WaitingReply, WriteJob, WriterFailed, WriterPorts, spawn_writer};
 use crate::book::{BookLimits, EngineOutput, MatchingEngine};
 use crate::model::BookInput;
 use crate::ports::{BookBatch, Clock, Epoch, EventBus, Journal, StoredBookSnapshot, book_stream};
@@ -93,6 +98,7 @@ pub struct SymbolBook {
     out: EngineOutput,
     last_snapshot_event_seq: u64,
     heartbeat: Arc<Heartbeat>,
+    metrics: BookMetrics,
 }
 
 impl std::fmt::Debug for SymbolBook {
@@ -141,6 +147,7 @@ impl SymbolBook {
             flush_scheduled: false,
             out: EngineOutput::with_capacity(1024),
             heartbeat: heartbeat.clone(),
+            metrics: BookMetrics::new(symbol),
         };
         let mailbox_capacity = settings.mailbox_capacity;
         let address = SymbolBook::start_in_arbiter(arbiter, move |ctx| {
@@ -182,7 +189,9 @@ impl SymbolBook {
         let mut events = Vec::new();
         let mut replies = Vec::with_capacity(messages.len());
         for queued in messages {
-            let mut outcomes = Vec::with_capacity(queued.commands.len());
+            let cancel = queued.is_cancel();
+            let commands = queued.commands.len();
+            let mut outcomes = Vec::with_capacity(commands);
             for command in queued.commands {
                 let input_seq = self.engine.last_input_seq() + 1;
                 let input = BookInput { input_seq, ts_ns, command };
@@ -197,8 +206,12 @@ impl SymbolBook {
                 });
                 inputs.push(input);
             }
-            replies.push((queued.reply, outcomes));
+            let rejected = outcomes.iter().filter(|outcome| outcome.result.is_err()).count();
+            self.metrics.matched(queued.arrived_at, commands, rejected);
+            let arrived_at = queued.arrived_at;
+            replies.push(WaitingReply { reply: queued.reply, outcomes, arrived_at, cancel });
         }
+        self.metrics.emitted(&events);
         let snapshot = self.snapshot_if_due();
         let batch = BookBatch {
             symbol: self.symbol.to_string(),
@@ -249,6 +262,7 @@ impl SymbolBook {
     fn beat(&self) {
         let now_ns = self.ports.clock.now_ns();
         self.heartbeat.beat(now_ns, self.engine.last_event_seq(), self.lanes.queued());
+        self.metrics.beat(self.lanes.queued(), self.engine.open_order_count());
     }
 }
 
@@ -264,6 +278,7 @@ impl Actor for SymbolBook {
             bus: self.ports.bus.clone(),
             symbol: self.symbol.clone(),
             on_failure: ctx.address().recipient(),
+            metrics: self.metrics.clone(),
         };
         self.writer = Some(spawn_writer(ports, self.settings.writer_jobs_max));
         self.beat();
@@ -305,7 +320,8 @@ impl Handler<SubmitCommands> for SymbolBook {
             })));
         }
         let (reply, answer) = oneshot::channel();
-        if self.lanes.push(Queued { commands: message.0, reply }).is_err() {
+        let queued = Queued { commands: message.0, reply, arrived_at: Instant::now() };
+        if self.lanes.push(queued).is_err() {
             let overloaded = BookError::Overloaded {
                 symbol: self.symbol.to_string(),
                 queued: self.lanes.queued(),
