@@ -11,5 +11,6 @@ pub mod listing;
 pub mod server;
 pub mod settings;
 pub mod store;
+pub mod supervision;
 pub mod system;
 pub mod ws;

@@ -9,7 +9,8 @@
 //! accounts or amounts.
 
 use actix_web::{HttpResponse, web};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use exchange_actors::supervisor::metrics as supervision;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests refused for their credentials (API key, signature, timestamp, admin token), by
 /// `reason`.
@@ -27,12 +28,23 @@ pub fn count_auth_failure(reason: &'static str) {
 
 /// Installs the process-wide Prometheus recorder; only `exchange serve` calls this, once.
 pub fn install_prometheus() -> anyhow::Result<PrometheusHandle> {
-    let handle = PrometheusBuilder::new().install_recorder()?;
+    let handle = exporter()?.install_recorder()?;
+    supervision::describe();
     metrics::describe_counter!(
         AUTH_FAILURES_TOTAL,
         "Requests refused for their API key, signature, timestamp or admin token, by reason."
     );
     Ok(handle)
+}
+
+/// The exporter with its bucket bounds: histograms render as Prometheus histograms (buckets),
+/// not the exporter's default summaries.
+fn exporter() -> anyhow::Result<PrometheusBuilder> {
+    let buckets = PrometheusBuilder::new().set_buckets_for_metric(
+        Matcher::Full(supervision::TRANSIENT_STATE_AGE_SECONDS.to_owned()),
+        &supervision::TRANSIENT_STATE_AGE_BUCKETS_SECONDS,
+    )?;
+    Ok(buckets)
 }
 
 /// What `GET /metrics` renders: the installed recorder's handle, or nothing.
@@ -95,5 +107,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("exchange_auth_failures_total{reason=\"admin_token_wrong\"} 1"));
+    }
+
+    #[test]
+    fn transient_state_ages_render_as_a_histogram_with_buckets() {
+        let recorder = exporter().unwrap().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            supervision::record_transient_age(
+                exchange_actors::supervisor::TransientState::Canceling,
+                700_000_000,
+            );
+        });
+        let text = handle.render();
+        let name = supervision::TRANSIENT_STATE_AGE_SECONDS;
+        assert!(
+            text.contains(&format!("{name}_bucket{{state=\"canceling\",le=\"0.5\"}} 0")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{name}_bucket{{state=\"canceling\",le=\"1\"}} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("{name}_count{{state=\"canceling\"}} 1")), "{text}");
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::metrics::{ActorKind, count_restart};
 use super::{Heartbeat, RestartReason, ShardDirectory, SupervisorSettings};
 use crate::account::MarketSpec;
 use crate::account::actor::{AccountShard, AddMarket, ShardPorts, ShardStartError};
@@ -42,6 +43,7 @@ async fn start_shard(
     shard_count: u16,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
+    settings: SupervisorSettings,
 ) -> Result<(Addr<AccountShard>, Arc<Heartbeat>), ShardStartError> {
     let arbiter = Arbiter::new();
     let heartbeat = Arc::new(Heartbeat::default());
@@ -52,6 +54,7 @@ async fn start_shard(
         ports,
         &arbiter.handle(),
         heartbeat.clone(),
+        settings,
     )
     .await?;
     Ok((address, heartbeat))
@@ -68,7 +71,7 @@ impl ShardSupervisor {
         let (mut shards, mut heartbeats) = (Vec::new(), Vec::new());
         for shard_index in 0..count {
             let (shard, heartbeat) =
-                start_shard(shard_index, count, markets.clone(), ports.clone()).await?;
+                start_shard(shard_index, count, markets.clone(), ports.clone(), settings).await?;
             shards.push(shard);
             heartbeats.push(heartbeat);
         }
@@ -110,7 +113,7 @@ impl ShardSupervisor {
         tracing::warn!(shard_index, ?reason, "replacing account shard");
         let (markets, ports) = (self.markets.clone(), self.ports.clone());
         let count = u16::try_from(self.restarting.len()).unwrap_or(u16::MAX);
-        let start = start_shard(shard_index, count, markets, ports);
+        let start = start_shard(shard_index, count, markets, ports, self.settings);
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
             supervisor.restarting[index] = false;
             match started {
@@ -122,6 +125,7 @@ impl ShardSupervisor {
                     supervisor.directory.set(index, address);
                     supervisor.heartbeats[index] = heartbeat;
                     *supervisor.restarts.entry(reason).or_default() += 1;
+                    count_restart(ActorKind::AccountShard, reason);
                     tracing::info!(shard_index, ?reason, "account shard replaced");
                 }
                 // Retried on the next check.

@@ -15,6 +15,7 @@
 //! Shards are restarted with their process: a shard replaced inside a running process could
 //! race its predecessor's in-flight forwards, so that is not done.
 
+mod deadlines;
 #[cfg(feature = "fault-injection")]
 mod liveness;
 mod markets;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
+pub use deadlines::{GetTransientCounts, REQUEST_CANCELS_MAX, RequestCancels};
 #[cfg(feature = "fault-injection")]
 pub use liveness::PoisonShard;
 pub use markets::AddMarket;
@@ -35,6 +37,7 @@ pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
 };
+pub use pipeline::FORWARD_RETRY_FOR;
 pub use queries::{GetKnownOrders, GetOrdersById, ORDERS_BY_ID_MAX};
 
 use self::pipeline::{
@@ -49,7 +52,7 @@ use crate::model::{BookEvent, SymbolCode};
 use crate::ports::{
     Clock, Epoch, EventBatch, EventBus, Journal, JournalError, UserFeed, shard_stream,
 };
-use crate::supervisor::{BookDirectory, Heartbeat};
+use crate::supervisor::{BookDirectory, Deadlines, Heartbeat, SupervisorSettings, TransientOrders};
 
 /// Events read from the journal per catch-up query.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
@@ -93,6 +96,14 @@ pub struct AccountShard {
     symbols: Vec<SymbolCode>,
     /// Beaten by a timer on the shard's own arbiter; the shard supervisor reads it.
     heartbeat: Arc<Heartbeat>,
+    /// Orders in PENDING or CANCELING, re-driven past their deadline (`deadlines.rs`).
+    transient: TransientOrders,
+    deadlines: Deadlines,
+    check_interval: std::time::Duration,
+    /// Symbols with a re-drive under way (one at a time per symbol).
+    redriving: BTreeSet<SymbolCode>,
+    /// The new orders of the job being committed; their PENDING clock starts at its commit.
+    committing_orders: Vec<(crate::model::OrderId, SymbolCode)>,
 }
 
 impl std::fmt::Debug for AccountShard {
@@ -133,6 +144,7 @@ impl AccountShard {
         ports: ShardPorts,
         arbiter: &ArbiterHandle,
         heartbeat: Arc<Heartbeat>,
+        settings: SupervisorSettings,
     ) -> Result<Addr<AccountShard>, ShardStartError> {
         let epoch = ports.journal.acquire_epoch(shard_stream(shard_index)).await?;
         let recent = u32::try_from(RECENT_CLOSED_ORDERS_PER_ACCOUNT).unwrap_or(u32::MAX);
@@ -171,6 +183,11 @@ impl AccountShard {
             catching_up: BTreeSet::new(),
             symbols,
             heartbeat,
+            transient: TransientOrders::new(deadlines::TRANSIENT_ORDERS_MAX),
+            deadlines: settings.deadlines,
+            check_interval: settings.check_interval,
+            redriving: BTreeSet::new(),
+            committing_orders: Vec::new(),
         };
         // On its own arbiter: a panicking handler takes down this shard's thread only, and
         // the shard supervisor sees the address disconnected and starts a replacement.
@@ -179,6 +196,9 @@ impl AccountShard {
             let mut events = events;
             tokio::spawn(async move {
                 while let Some(batch) = events.recv().await {
+                    if crate::faults::dropping_book_events() {
+                        continue;
+                    }
                     if address.send(BookEvents(batch)).await.is_err() {
                         return;
                     }
@@ -212,6 +232,7 @@ impl AccountShard {
         }
         let Some(jobs) = self.jobs.clone() else { unreachable!("pipeline starts with the actor") };
         self.committing = true;
+        self.committing_orders = deferred.iter().flat_map(Deferred::forwarded_orders).collect();
         if let Err(error) = jobs.try_send(ShardJob { changes, deferred }) {
             // Only one job is ever in flight, so the channel is never full: it is closed.
             tracing::error!(shard = self.shard_index, %error, "shard pipeline gone; stopping");
@@ -274,6 +295,7 @@ impl Actor for AccountShard {
         self.jobs = Some(spawn_pipeline(ports));
         self.beat();
         ctx.run_interval(HEARTBEAT_INTERVAL, |shard, _ctx| shard.beat());
+        ctx.run_interval(self.check_interval, |shard, ctx| shard.check_deadlines(ctx));
     }
 }
 
@@ -299,8 +321,12 @@ impl Handler<JobCommitted> for AccountShard {
 
     fn handle(&mut self, committed: JobCommitted, ctx: &mut Self::Context) {
         self.committing = false;
+        let forwarded = std::mem::take(&mut self.committing_orders);
         match committed.result {
-            Ok(()) => self.drain_if_idle(ctx),
+            Ok(()) => {
+                self.track_forwarded(forwarded);
+                self.drain_if_idle(ctx);
+            }
             Err(detail) => {
                 // Memory is ahead of the journal now: only a rebuild from the journal is right.
                 tracing::error!(shard = self.shard_index, %detail, "stopping: journal failed");
