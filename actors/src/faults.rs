@@ -8,20 +8,22 @@
 
 #[cfg(feature = "fault-injection")]
 mod switches {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Duration;
 
-    static DROP_BOOK_EVENTS: AtomicBool = AtomicBool::new(false);
+    /// The account shard index whose book events are dropped; `NO_SHARD` when none.
+    static DROP_BOOK_EVENTS_TO: AtomicU64 = AtomicU64::new(NO_SHARD);
     static BOOK_JOURNAL_DELAY_MS: AtomicU64 = AtomicU64::new(0);
+    const NO_SHARD: u64 = u64::MAX;
 
-    /// While on, account shards drop every batch of book events the bus brings them, as a lost
-    /// message would be lost.
-    pub fn set_drop_book_events(on: bool) {
-        DROP_BOOK_EVENTS.store(on, Ordering::SeqCst);
+    /// While `Some(shard_index)`, that account shard drops every batch of book events the bus
+    /// brings it, as a lost message would be lost.
+    pub fn set_drop_book_events(shard_index: Option<u16>) {
+        DROP_BOOK_EVENTS_TO.store(shard_index.map_or(NO_SHARD, u64::from), Ordering::SeqCst);
     }
 
-    pub fn dropping_book_events() -> bool {
-        DROP_BOOK_EVENTS.load(Ordering::SeqCst)
+    pub fn dropping_book_events(shard_index: u16) -> bool {
+        DROP_BOOK_EVENTS_TO.load(Ordering::SeqCst) == u64::from(shard_index)
     }
 
     /// Every book journal write waits `delay` first (zero: off).
@@ -38,7 +40,7 @@ mod switches {
 
 #[cfg(not(feature = "fault-injection"))]
 mod switches {
-    pub fn dropping_book_events() -> bool {
+    pub fn dropping_book_events(_shard_index: u16) -> bool {
         false
     }
 

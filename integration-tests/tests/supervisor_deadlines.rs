@@ -22,7 +22,7 @@ use exchange_actors::account::actor::{
     AccountShard, GetBalances, GetOrdersById, GetTransientCounts, PlaceOrders, RequestCancels,
     ShardError,
 };
-use exchange_actors::account::{Balance, OrderRecord, OrderStatus};
+use exchange_actors::account::{Balance, OrderRecord, OrderStatus, shard_of};
 use exchange_actors::book::actor::{GetBookView, SymbolBook};
 use exchange_actors::faults::{StallBook, set_drop_book_events};
 use exchange_actors::model::{AccountId, AssetCode, OrderId, Side, SymbolCode};
@@ -260,10 +260,12 @@ async fn dropped_confirmation_of_an_order_the_book_has(backend: Backend) {
     exchange.fund(2, &[("USDT", FUNDS)]).await;
     exchange.settle().await;
 
-    set_drop_book_events(true);
+    let shard_count = exchange.system.shards.len();
+    let shard_index = u16::try_from(shard_of(AccountId(2), shard_count)).unwrap();
+    set_drop_book_events(Some(shard_index));
     let placed_at = Instant::now();
     let placed = exchange.place(limit(SYMBOL, 2, Side::Buy, 4_000_000, 100, "lost")).await;
-    set_drop_book_events(false);
+    set_drop_book_events(None);
     let placed = placed.expect("the book journaled the order");
     let order_id = placed.order_id;
     let [order] = orders(&exchange, 2, &[order_id]).await[..] else { unreachable!() };

@@ -86,9 +86,9 @@ impl AccountShard {
         }
     }
 
-    /// Forgets resolved orders, publishes the counts, and re-drives the overdue ones.
-    pub(super) fn check_deadlines(&mut self, ctx: &mut Context<Self>) {
-        let now_ns = self.ports.clock.now_ns();
+    /// Forgets the orders that have left their transient state (recording how long they
+    /// stayed) and publishes the counts.
+    fn forget_resolved(&mut self, now_ns: u64) {
         let state = &self.state;
         let left = self
             .transient
@@ -99,6 +99,12 @@ impl AccountShard {
         for state in TransientState::ALL {
             set_transient_orders(self.shard_index, state, self.transient.count(state));
         }
+    }
+
+    /// Forgets resolved orders and re-drives the overdue ones.
+    pub(super) fn check_deadlines(&mut self, ctx: &mut Context<Self>) {
+        let now_ns = self.ports.clock.now_ns();
+        self.forget_resolved(now_ns);
         let mut by_symbol: BTreeMap<SymbolCode, Vec<Overdue>> = BTreeMap::new();
         for overdue in self.transient.overdue(now_ns, &self.deadlines) {
             if !self.redriving.contains(&overdue.symbol) {
@@ -265,6 +271,7 @@ impl Handler<GetTransientCounts> for AccountShard {
     type Result = MessageResult<GetTransientCounts>;
 
     fn handle(&mut self, _query: GetTransientCounts, _ctx: &mut Self::Context) -> Self::Result {
+        self.forget_resolved(self.ports.clock.now_ns());
         let counts =
             TransientState::ALL.into_iter().map(|state| (state, self.transient.count(state)));
         MessageResult(counts.collect())

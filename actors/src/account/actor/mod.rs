@@ -196,7 +196,7 @@ impl AccountShard {
             let mut events = events;
             tokio::spawn(async move {
                 while let Some(batch) = events.recv().await {
-                    if crate::faults::dropping_book_events() {
+                    if crate::faults::dropping_book_events(shard_index) {
                         continue;
                     }
                     if address.send(BookEvents(batch)).await.is_err() {
