@@ -68,8 +68,8 @@ fn prometheus() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| install_prometheus().expect("recorder installs"))
 }
 
-/// The sum of every series of `name` whose labels include all of `labels`.
-fn metric(name: &str, labels: &[&str]) -> f64 {
+/// The sum of every series of `name` whose labels include all of `labels` (whole counts).
+fn metric(name: &str, labels: &[&str]) -> u64 {
     prometheus()
         .render()
         .lines()
@@ -77,7 +77,10 @@ fn metric(name: &str, labels: &[&str]) -> f64 {
             line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
         })
         .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .map(|line| {
+            let value = line.rsplit_once(' ').map_or("", |(_, value)| value);
+            value.parse::<u64>().unwrap_or_else(|_| panic!("not a whole count: {line}"))
+        })
         .sum()
 }
 
@@ -234,12 +237,12 @@ async fn stalled_book_with_1000_canceling_orders(backend: Backend) {
     let report = exchange.system.supervisor.send(GetSupervisorReport).await.unwrap();
     assert_eq!(report.restarts.get(&RestartReason::Stalled), Some(&1));
     let restarts = metric(ACTOR_RESTARTS_TOTAL, &["kind=\"book\"", "reason=\"stalled\""]);
-    assert_eq!(restarts - restarts_before, 1.0);
+    assert_eq!(restarts - restarts_before, 1);
     let redrives = metric(REDRIVES_TOTAL, &["state=\"canceling\""]) - redrives_before;
-    assert!((1_000.0..=3_000.0).contains(&redrives), "{redrives} re-drives");
+    assert!((1_000..=3_000).contains(&redrives), "{redrives} re-drives");
     let ages = metric(&ages_name, &["state=\"canceling\""]) - ages_before;
-    assert_eq!(ages, 1_000.0, "one CANCELING age per order");
-    assert_eq!(metric(TRANSIENT_ORDERS, &["state=\"canceling\""]), 0.0);
+    assert_eq!(ages, 1_000, "one CANCELING age per order");
+    assert_eq!(metric(TRANSIENT_ORDERS, &["state=\"canceling\""]), 0);
 }
 
 #[actix::test]
@@ -288,7 +291,7 @@ async fn dropped_confirmation_of_an_order_the_book_has(backend: Backend) {
     exchange.finish_projections().await;
     balances_equal_ledger_replay(&exchange.system.store).await.expect("ledger replay");
     balances_conserved(&exchange.system.store).await.expect("balances conserved");
-    assert_eq!(metric(REDRIVES_TOTAL, &["state=\"pending\""]) - redrives_before, 1.0);
+    assert_eq!(metric(REDRIVES_TOTAL, &["state=\"pending\""]) - redrives_before, 1);
 }
 
 #[actix::test]
