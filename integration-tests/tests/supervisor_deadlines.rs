@@ -6,7 +6,8 @@
 //!   released exactly once, the ledger invariants hold and no order is lost;
 //! - a book confirmation dropped on its way to the account shard leaves the order PENDING, and
 //!   the shard resolves it from the book's truth within the PENDING deadline: confirmed when the
-//!   book journaled it, rejected with its hold released when it never reached a book that could.
+//!   book journaled it, rejected with its hold released when it never reached a book that could;
+//! - a book journal slower than the PENDING deadline gets the order confirmed, not abandoned.
 //!
 //! Metric assertions compare before and after, so they hold whichever tests share the process.
 
@@ -24,7 +25,7 @@ use exchange_actors::account::actor::{
 };
 use exchange_actors::account::{Balance, OrderRecord, OrderStatus, shard_of};
 use exchange_actors::book::actor::{GetBookView, SymbolBook};
-use exchange_actors::faults::{StallBook, set_drop_book_events};
+use exchange_actors::faults::{StallBook, set_book_journal_delay, set_drop_book_events};
 use exchange_actors::model::{AccountId, AssetCode, OrderId, Side, SymbolCode};
 use exchange_actors::supervisor::metrics::{
     ACTOR_RESTARTS_TOTAL, REDRIVES_TOTAL, TRANSIENT_ORDERS, TRANSIENT_STATE_AGE_SECONDS,
@@ -364,4 +365,46 @@ async fn sqlite_lost_order_the_book_never_had() {
 #[actix::test]
 async fn postgres_lost_order_the_book_never_had() {
     lost_order_the_book_never_had(Backend::Postgres).await;
+}
+
+/// The book's journal is slower than the PENDING deadline: the re-drive's barrier waits behind
+/// the order's own commit, so the order is confirmed, never abandoned while a book journals it.
+async fn slow_journal_past_the_deadline_confirms_the_order(backend: Backend) {
+    let redrives_before = metric(REDRIVES_TOTAL, &["state=\"pending\""]);
+    let exchange = start(backend).await;
+    exchange.fund(4, &[("USDT", FUNDS)]).await;
+    exchange.settle().await;
+
+    let delay = Duration::from_millis(PENDING_DEADLINE_MS) + Duration::from_millis(1_500);
+    set_book_journal_delay(delay);
+    let placed_at = Instant::now();
+    let placed = exchange.place(limit(SYMBOL, 4, Side::Buy, 4_000_000, 100, "slow")).await;
+    set_book_journal_delay(Duration::ZERO);
+    let order_id = placed.expect("the book journaled the order, late").order_id;
+    assert!(placed_at.elapsed() >= delay, "the journal was slowed");
+    wait_status(&exchange, 4, &[order_id], OrderStatus::New, placed_at).await;
+    let redrives = metric(REDRIVES_TOTAL, &["state=\"pending\""]) - redrives_before;
+    assert!(redrives >= 1, "the deadline passed while the book was journaling");
+
+    exchange.settle().await;
+    let [order] = orders(&exchange, 4, &[order_id]).await[..] else { unreachable!() };
+    assert_eq!(order.status, OrderStatus::New, "confirmed, not abandoned");
+    let hold = order.hold_remaining;
+    assert_eq!(usdt_balance(&exchange, 4).await, Balance { available: FUNDS - hold, held: hold });
+    assert_eq!(open_in_book(&exchange).await, 1);
+    let shard = exchange.system.shard(AccountId(4));
+    assert_eq!(shard_transient_counts(&shard).await, [0, 0, 0]);
+    exchange.finish_projections().await;
+    balances_equal_ledger_replay(&exchange.system.store).await.expect("ledger replay");
+    balances_conserved(&exchange.system.store).await.expect("balances conserved");
+}
+
+#[actix::test]
+async fn sqlite_slow_journal_past_the_deadline_confirms_the_order() {
+    slow_journal_past_the_deadline_confirms_the_order(Backend::Sqlite).await;
+}
+
+#[actix::test]
+async fn postgres_slow_journal_past_the_deadline_confirms_the_order() {
+    slow_journal_past_the_deadline_confirms_the_order(Backend::Postgres).await;
 }

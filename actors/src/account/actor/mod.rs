@@ -172,6 +172,8 @@ impl AccountShard {
             ports.journal.commit_shard_changes(shard_index, epoch, changes).await?;
         }
         tracing::info!(shard_index, epoch = epoch.0, abandoned = pending.len(), "shard started");
+        // Alive from now: its supervisor may look before the actor's `started` has run.
+        heartbeat.beat(ports.clock.now_ns(), 0, 0);
         let shard = AccountShard {
             state,
             shard_index,

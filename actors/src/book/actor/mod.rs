@@ -133,6 +133,8 @@ impl SymbolBook {
             ports.journal.acquire_epoch(book_stream(symbol)).await.map_err(RecoveryError::from)?;
         let (engine, recovery) = recover_engine(ports.journal.as_ref(), symbol, limits).await?;
         let heartbeat = Arc::new(Heartbeat::default());
+        // Alive from now: its supervisor may look before the actor's `started` has run.
+        heartbeat.beat(ports.clock.now_ns(), engine.last_event_seq(), 0);
         let book = SymbolBook {
             symbol: symbol.into(),
             last_snapshot_event_seq: engine.last_event_seq(),
