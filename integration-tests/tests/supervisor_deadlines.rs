@@ -180,6 +180,24 @@ async fn assert_ledger(exchange: &TestExchange, order_ids: &[OrderId]) {
     assert_eq!(releases, holds, "each hold released exactly once, in full");
 }
 
+/// After settling: `order_id` is the account's one order, NEW (confirmed, not abandoned), its
+/// hold kept and the rest available; the book has it; nothing is transient; the ledger holds.
+async fn assert_one_resting_order(exchange: &TestExchange, account: u64, order_id: OrderId) {
+    exchange.settle().await;
+    let [order] = orders(exchange, account, &[order_id]).await[..] else { unreachable!() };
+    assert_eq!(order.status, OrderStatus::New, "confirmed, not abandoned");
+    let hold = order.hold_remaining;
+    assert!(hold > 0);
+    let balance = usdt_balance(exchange, account).await;
+    assert_eq!(balance, Balance { available: FUNDS - hold, held: hold });
+    assert_eq!(open_in_book(exchange).await, 1);
+    let shard = exchange.system.shard(AccountId(account));
+    assert_eq!(shard_transient_counts(&shard).await, [0, 0, 0]);
+    exchange.finish_projections().await;
+    balances_equal_ledger_replay(&exchange.system.store).await.expect("ledger replay");
+    balances_conserved(&exchange.system.store).await.expect("balances conserved");
+}
+
 async fn stalled_book_with_1000_canceling_orders(backend: Backend) {
     let restarts_before = metric(ACTOR_RESTARTS_TOTAL, &["kind=\"book\"", "reason=\"stalled\""]);
     let redrives_before = metric(REDRIVES_TOTAL, &["state=\"canceling\""]);
@@ -274,9 +292,8 @@ async fn dropped_confirmation_of_an_order_the_book_has(backend: Backend) {
     let order_id = placed.order_id;
     let [order] = orders(&exchange, 2, &[order_id]).await[..] else { unreachable!() };
     assert_eq!(order.status, OrderStatus::Pending, "the confirmation was dropped");
+    assert!(order.hold_remaining > 0, "funds held while PENDING");
     assert_eq!(open_in_book(&exchange).await, 1, "the book has the order");
-    let hold = order.hold_remaining;
-    assert!(hold > 0);
 
     let resolved_after = wait_status(&exchange, 2, &[order_id], OrderStatus::New, placed_at).await;
     let deadline = Duration::from_millis(PENDING_DEADLINE_MS);
@@ -284,14 +301,7 @@ async fn dropped_confirmation_of_an_order_the_book_has(backend: Backend) {
     assert!(resolved_after <= deadline + Duration::from_secs(1), "{resolved_after:?}");
     eprintln!("confirmed from the journal after {resolved_after:?}");
 
-    exchange.settle().await;
-    assert_eq!(usdt_balance(&exchange, 2).await, Balance { available: FUNDS - hold, held: hold });
-    assert_eq!(open_in_book(&exchange).await, 1);
-    let shard = exchange.system.shard(AccountId(2));
-    assert_eq!(shard_transient_counts(&shard).await, [0, 0, 0]);
-    exchange.finish_projections().await;
-    balances_equal_ledger_replay(&exchange.system.store).await.expect("ledger replay");
-    balances_conserved(&exchange.system.store).await.expect("balances conserved");
+    assert_one_resting_order(&exchange, 2, order_id).await;
     assert_eq!(metric(REDRIVES_TOTAL, &["state=\"pending\""]) - redrives_before, 1);
 }
 
@@ -386,17 +396,7 @@ async fn slow_journal_past_the_deadline_confirms_the_order(backend: Backend) {
     let redrives = metric(REDRIVES_TOTAL, &["state=\"pending\""]) - redrives_before;
     assert!(redrives >= 1, "the deadline passed while the book was journaling");
 
-    exchange.settle().await;
-    let [order] = orders(&exchange, 4, &[order_id]).await[..] else { unreachable!() };
-    assert_eq!(order.status, OrderStatus::New, "confirmed, not abandoned");
-    let hold = order.hold_remaining;
-    assert_eq!(usdt_balance(&exchange, 4).await, Balance { available: FUNDS - hold, held: hold });
-    assert_eq!(open_in_book(&exchange).await, 1);
-    let shard = exchange.system.shard(AccountId(4));
-    assert_eq!(shard_transient_counts(&shard).await, [0, 0, 0]);
-    exchange.finish_projections().await;
-    balances_equal_ledger_replay(&exchange.system.store).await.expect("ledger replay");
-    balances_conserved(&exchange.system.store).await.expect("balances conserved");
+    assert_one_resting_order(&exchange, 4, order_id).await;
 }
 
 #[actix::test]
