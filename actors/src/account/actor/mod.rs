@@ -7,7 +7,8 @@
 //! the committer journals it in one transaction, then the forwarder sends its new orders to
 //! their books and answers the callers (see `pipeline.rs`). Book events arrive from the bus,
 //! are applied idempotently by watermark, and join the next batch; on a gap the shard reads
-//! the missing events from the journal.
+//! the missing events from the journal. Orders left PENDING or CANCELING past their deadline
+//! are re-driven from the book's truth (`deadlines.rs`).
 //!
 //! Start: takes a new epoch for its journal stream (fencing an older instance), loads its rows,
 //! catches up every symbol from the book journal, and abandons the PENDING orders no book
