@@ -12,5 +12,6 @@ pub mod observe;
 pub mod server;
 pub mod settings;
 pub mod store;
+pub mod supervision;
 pub mod system;
 pub mod ws;

@@ -15,7 +15,7 @@ use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, EventBus, SystemClock};
 use exchange_actors::session::{HubSources, StreamHub, UserDataHub};
 use exchange_actors::supervisor::{
-    BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
+    BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor,
 };
 
 use crate::api::{ApiMarkets, SharedMarkets};
@@ -106,10 +106,10 @@ impl ExchangeSystem {
                 settings: BookSettings::default(),
             })
             .collect();
-        let supervisor =
-            Supervisor::start(specs, book_ports, directory.clone(), SupervisorSettings::default())
-                .await
-                .context("starting the books")?;
+        let supervision = config.supervisor.settings().context("[supervisor]")?;
+        let supervisor = Supervisor::start(specs, book_ports, directory.clone(), supervision)
+            .await
+            .context("starting the books")?;
         let ledger_markets: BTreeMap<SymbolCode, MarketSpec> =
             markets.iter().map(|(symbol, market)| (*symbol, market.ledger)).collect();
         let user_hub = UserDataHub::new();
@@ -121,14 +121,10 @@ impl ExchangeSystem {
             user_feed: user_hub.clone(),
         };
         let shard_count = config.accounts.shards;
-        let (shard_supervisor, shards) = ShardSupervisor::start(
-            shard_count,
-            ledger_markets.clone(),
-            shard_ports,
-            SupervisorSettings::default(),
-        )
-        .await
-        .with_context(|| format!("starting {shard_count} account shards"))?;
+        let (shard_supervisor, shards) =
+            ShardSupervisor::start(shard_count, ledger_markets.clone(), shard_ports, supervision)
+                .await
+                .with_context(|| format!("starting {shard_count} account shards"))?;
         crate::observe::start_lag_sampler(supervisor.clone(), shard_supervisor.clone());
         let history =
             history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)

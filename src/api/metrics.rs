@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
+use exchange_actors::supervisor::metrics as supervision;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests refused for their credentials (API key, signature, timestamp, admin token), by
@@ -72,6 +73,7 @@ const SESSION_GAUGES: [&str; 3] =
 /// Installs the process-wide Prometheus recorder; only `exchange serve` calls this, once.
 pub fn install_prometheus() -> anyhow::Result<PrometheusHandle> {
     let handle = prometheus_builder().install_recorder()?;
+    supervision::describe();
     metrics::describe_counter!(
         AUTH_FAILURES_TOTAL,
         "Requests refused for their API key, signature, timestamp or admin token, by reason."
@@ -184,5 +186,28 @@ mod tests {
         assert!(text.contains("exchange_ws_push_latency_seconds_bucket{le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("exchange_ws_push_latency_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(!text.contains("quantile="), "{text}");
+    }
+
+    #[test]
+    fn transient_state_ages_render_as_a_histogram_with_buckets() {
+        let recorder = prometheus_builder().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            supervision::record_transient_age(
+                exchange_actors::supervisor::TransientState::Canceling,
+                700_000_000,
+            );
+        });
+        let text = handle.render();
+        let name = supervision::TRANSIENT_STATE_AGE_SECONDS;
+        assert!(
+            text.contains(&format!("{name}_bucket{{state=\"canceling\",le=\"0.5\"}} 0")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{name}_bucket{{state=\"canceling\",le=\"1\"}} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("{name}_count{{state=\"canceling\"}} 1")), "{text}");
     }
 }

@@ -1,17 +1,20 @@
 //! Liveness of the actors (DESIGN.md invariants 6-7): heartbeats they report, the directory
 //! callers find them in, and the supervisors that replace a failed or stalled book
 //! ([`Supervisor`]) or account shard ([`ShardSupervisor`]) with a fresh one rebuilt from the
-//! journal under a new epoch.
+//! journal under a new epoch; and the deadlines of the orders' transient states
+//! ([`TransientOrders`]), which the account shards enforce.
 
 mod actor;
 mod directory;
 mod heartbeat;
 mod progress;
+pub mod metrics;
 mod shard_directory;
 mod shards;
+mod transient;
 
 pub use actor::{
-    ACTOR_RESTARTS, AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor,
+    AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor,
     SupervisorReport, SupervisorSettings,
 };
 pub use directory::BookDirectory;
@@ -19,3 +22,4 @@ pub use heartbeat::{Heartbeat, HeartbeatReading};
 pub use progress::{GetBookProgress, GetShardProgress, settlement_lag_events};
 pub use shard_directory::ShardDirectory;
 pub use shards::{AddShardMarket, GetShardRestarts, ShardSupervisor};
+pub use transient::{Deadlines, Left, Overdue, TrackerFull, TransientOrders, TransientState};

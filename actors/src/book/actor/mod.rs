@@ -52,6 +52,9 @@ pub struct BookSettings {
     pub mailbox_capacity: usize,
     /// A snapshot is journaled once this many events have passed since the last one.
     pub snapshot_every_events: u64,
+    /// How often an idle book still reports it is alive; its supervisor replaces a book that
+    /// misses a few of these.
+    pub heartbeat_interval: std::time::Duration,
 }
 
 impl Default for BookSettings {
@@ -62,6 +65,7 @@ impl Default for BookSettings {
             writer_jobs_max: 4,
             mailbox_capacity: 4096,
             snapshot_every_events: 200_000,
+            heartbeat_interval: std::time::Duration::from_millis(100),
         }
     }
 }
@@ -135,6 +139,8 @@ impl SymbolBook {
             ports.journal.acquire_epoch(book_stream(symbol)).await.map_err(RecoveryError::from)?;
         let (engine, recovery) = recover_engine(ports.journal.as_ref(), symbol, limits).await?;
         let heartbeat = Arc::new(Heartbeat::default());
+        // Alive from now: its supervisor may look before the actor's `started` has run.
+        heartbeat.beat(ports.clock.now_ns(), engine.last_event_seq(), 0);
         let book = SymbolBook {
             symbol: symbol.into(),
             last_snapshot_event_seq: engine.last_event_seq(),
@@ -266,9 +272,6 @@ impl SymbolBook {
     }
 }
 
-/// How often an idle book still reports it is alive.
-const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-
 impl Actor for SymbolBook {
     type Context = Context<Self>;
 
@@ -282,7 +285,7 @@ impl Actor for SymbolBook {
         };
         self.writer = Some(spawn_writer(ports, self.settings.writer_jobs_max));
         self.beat();
-        ctx.run_interval(HEARTBEAT_INTERVAL, |book, _ctx| book.beat());
+        ctx.run_interval(self.settings.heartbeat_interval, |book, _ctx| book.beat());
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
@@ -386,5 +389,22 @@ impl Handler<PoisonBook> for SymbolBook {
 
     fn handle(&mut self, _poison: PoisonBook, _ctx: &mut Self::Context) {
         panic!("poisoned command for book {}", self.symbol);
+    }
+}
+
+/// Test-only fault: the book's thread blocks for the given time, as a handler stuck on a lock
+/// or a long loop would; it beats no heartbeat meanwhile and takes no message.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StallBook(pub std::time::Duration);
+
+#[cfg(feature = "fault-injection")]
+impl Handler<StallBook> for SymbolBook {
+    type Result = ();
+
+    fn handle(&mut self, StallBook(stall): StallBook, _ctx: &mut Self::Context) {
+        tracing::warn!(symbol = %self.symbol, ?stall, "fault injected: book stalls");
+        std::thread::sleep(stall);
     }
 }

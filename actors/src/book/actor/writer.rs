@@ -68,8 +68,22 @@ async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let batches = group.iter().map(|job| job.batch.clone()).collect();
-        match ports.journal.append_book_batches(batches).await {
+        // A batch without inputs (only barrier messages) has nothing to journal; it is still
+        // answered in order, after every batch before it.
+        let batches: Vec<_> = group
+            .iter()
+            .filter(|job| !job.batch.inputs.is_empty())
+            .map(|job| job.batch.clone())
+            .collect();
+        if let Some(delay) = crate::faults::book_journal_delay() {
+            tokio::time::sleep(delay).await;
+        }
+        let appended = if batches.is_empty() {
+            Ok(())
+        } else {
+            ports.journal.append_book_batches(batches).await
+        };
+        match appended {
             Ok(()) => group.into_iter().for_each(|job| confirm(&ports, job)),
             Err(error) => {
                 let detail = error.to_string();
