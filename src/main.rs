@@ -99,9 +99,9 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         let url = exchange::system::redact(&url);
         println!("events go through RabbitMQ at {url}, exchange {exchange}");
     }
-    for notice in settings.notices() {
-        println!("{notice}");
-        tracing::warn!("{notice}");
+    if let Some(url) = &settings.redis_url {
+        let url = exchange::system::redact(url);
+        println!("the index oracle's leader lease and prices go through Redis at {url}");
     }
     if settings.admin_token_generated {
         let token = &settings.admin_token;
