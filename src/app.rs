@@ -1,6 +1,6 @@
 //! [`HttpApp`]: the HTTP application as `exchange serve` runs it and in-process tests drive
 //! it (`actix_web::test`), assembled in one place so both see the same routes and app data:
-//! the public, signed, admin and `/metrics` routes, the WebSocket market streams and API, over a running [`ExchangeSystem`], and
+//! the public, signed, admin, internal index and `/metrics` routes, the WebSocket market streams and API, over a running [`ExchangeSystem`], and
 //! their reference (`/openapi.json`, `/docs`).
 //!
 //! API keys are stored in the database and loaded into the in-memory registry here, at start.
@@ -21,9 +21,11 @@ use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::openapi::configure_reference;
 use crate::api::{
     ApiCredential, ApiState, DeadManSwitch, InMemoryApiKeys, MarketView, TradingCore,
-    configure_admin, configure_market_data, configure_public, configure_trading,
+    configure_admin, configure_internal_index, configure_market_data, configure_public,
+    configure_trading,
 };
 use crate::config::Config;
+use crate::index::IndexService;
 use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
 use crate::ws::api::configure_ws_api;
@@ -43,6 +45,8 @@ pub struct HttpApp {
     user_hub: web::Data<UserDataHub>,
     /// The dead man's switch (one actor for every worker: the countdowns are per account).
     dead_man: web::Data<Addr<DeadManSwitch>>,
+    /// The index oracle's internal routes, when it runs.
+    index: Option<web::Data<IndexService>>,
 }
 
 impl HttpApp {
@@ -93,7 +97,14 @@ impl HttpApp {
             stream_hub,
             user_hub,
             dead_man,
+            index: None,
         })
+    }
+
+    /// Mounts the index oracle's internal routes over `index`.
+    pub fn with_index(mut self, index: IndexService) -> HttpApp {
+        self.index = Some(web::Data::new(index));
+        self
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
@@ -117,6 +128,9 @@ impl HttpApp {
         configure_reference(config);
         configure_streams(config);
         configure_ws_api(config);
+        if let Some(index) = &self.index {
+            configure_internal_index(config, index.clone());
+        }
     }
 }
 

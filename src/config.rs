@@ -25,6 +25,59 @@ pub struct Config {
     /// Asset code -> decimal places of its ledger amounts.
     pub assets: BTreeMap<String, u32>,
     pub symbols: Vec<SymbolSpec>,
+    /// `[index_oracle]`; absent = its defaults.
+    #[serde(default)]
+    pub index_oracle: IndexOracleConfig,
+    /// `[[indexes]]`: the index prices the oracle computes (none = no oracle work).
+    #[serde(default)]
+    pub indexes: Vec<IndexConfig>,
+}
+
+/// How the index oracle runs; `INDEX_LEASE_TTL_MS` and `INDEX_LOCK_KEY` override.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexOracleConfig {
+    pub publish_interval_ms: u64,
+    pub lease_ttl_ms: u64,
+    /// The Redis key of the leader lease; the fencing counter and the price channel are named
+    /// after it, so processes sharing it share one index stream.
+    pub lock_key: String,
+}
+
+impl Default for IndexOracleConfig {
+    fn default() -> Self {
+        IndexOracleConfig {
+            publish_interval_ms: 250,
+            lease_ttl_ms: 3_000,
+            lock_key: "exchange:index-leader".to_owned(),
+        }
+    }
+}
+
+/// One index and its sources.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    pub name: String,
+    /// Our spot books whose mid price is a source.
+    #[serde(default)]
+    pub spot_symbols: Vec<String>,
+    /// Binance-style public WebSocket streams (`<symbol>@bookTicker` or `@trade`) to read.
+    #[serde(default)]
+    pub feed_urls: Vec<String>,
+    pub staleness_ms: u64,
+    pub min_sources: usize,
+    pub outlier_bps: u32,
+}
+
+impl IndexConfig {
+    pub fn rules(&self) -> exchange_actors::index::IndexRules {
+        exchange_actors::index::IndexRules {
+            staleness_ms: self.staleness_ms,
+            min_sources: self.min_sources,
+            outlier_bps: self.outlier_bps,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

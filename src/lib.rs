@@ -7,6 +7,7 @@ pub mod app;
 pub mod bus;
 pub mod config;
 pub mod history;
+pub mod index;
 pub mod listing;
 pub mod observe;
 pub mod server;

@@ -99,16 +99,30 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         let url = exchange::system::redact(&url);
         println!("events go through RabbitMQ at {url}, exchange {exchange}");
     }
-    for notice in settings.notices() {
-        println!("{notice}");
-        tracing::warn!("{notice}");
+    if let Some(url) = &settings.redis_url {
+        let url = exchange::system::redact(url);
+        println!("the index oracle's leader lease and prices go through Redis at {url}");
     }
     if settings.admin_token_generated {
         let token = &settings.admin_token;
         println!("admin token (development; set ADMIN_TOKEN to choose one): {token}");
     }
+    let index_settings =
+        exchange::index::IndexSettings::resolve(&config, |name| std::env::var(name).ok())?;
+    let spot_specs = system
+        .markets
+        .values()
+        .map(|market| (market.spec.symbol.clone(), market.spec.clone()))
+        .collect();
+    let index = exchange::index::IndexService::start(
+        index_settings,
+        &spot_specs,
+        system.depth_replicas.clone(),
+    )?;
     let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
-    let app = exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics).await?;
+    let app = exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics)
+        .await?
+        .with_index(index);
     exchange::server::serve_http(app, &settings.listen).await?;
     tracing::info!("stopping");
     Ok(())
@@ -123,6 +137,7 @@ fn init_tracing() {
 fn check_config(cli: &Cli) -> anyhow::Result<()> {
     let config = config::Config::load(&cli.config)?;
     let markets = config.markets()?;
+    let index = exchange::index::IndexSettings::resolve(&config, |name| std::env::var(name).ok())?;
     println!("configuration {} is valid", cli.config.display());
     for market in &markets {
         let spec = &market.spec;
@@ -137,6 +152,17 @@ fn check_config(cli: &Cli) -> anyhow::Result<()> {
             spec.maker_fee_rate,
             spec.taker_fee_rate,
             market.limits.capacity.orders_max
+        );
+    }
+    for index in &index.indexes {
+        println!(
+            "index {}: spot {:?}, {} feeds, stale after {} ms, at least {} sources within {} bps",
+            index.name,
+            index.spot_symbols,
+            index.feed_urls.len(),
+            index.staleness_ms,
+            index.min_sources,
+            index.outlier_bps
         );
     }
     Ok(())

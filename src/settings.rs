@@ -18,7 +18,7 @@ pub struct ServeSettings {
     /// `AMQP_EXCHANGE`, default [`EXCHANGE_DEFAULT`]: the topic exchange (and the prefix of
     /// the queues) used on the broker.
     pub amqp_exchange: String,
-    /// `REDIS_URL` when set. No Redis adapter exists yet: nothing is cached outside the process.
+    /// `REDIS_URL` when set: the index oracle's leader lease and price channel live there.
     pub redis_url: Option<String>,
     /// `ADMIN_TOKEN`, or a generated one when unset or empty (development).
     pub admin_token: String,
@@ -57,20 +57,6 @@ impl ServeSettings {
             None => BusSettings::InProcess,
         }
     }
-
-    /// What the operator must be told at start: adapters asked for that do not exist yet are
-    /// not ignored silently.
-    pub fn notices(&self) -> Vec<String> {
-        let mut notices = Vec::new();
-        if let Some(url) = &self.redis_url {
-            notices.push(format!(
-                "REDIS_URL is set ({}) but the Redis adapter is not built yet: nothing is cached \
-                 outside this process",
-                crate::system::redact(url)
-            ));
-        }
-        notices
-    }
 }
 
 #[cfg(test)]
@@ -97,11 +83,10 @@ mod tests {
         assert_eq!(settings.bus(), BusSettings::InProcess);
         assert_eq!(settings.admin_token, "generated");
         assert!(settings.admin_token_generated);
-        assert!(settings.notices().is_empty());
     }
 
     #[test]
-    fn the_environment_overrides_and_the_unbuilt_adapter_is_announced() {
+    fn the_environment_overrides() {
         let settings = resolve(&[
             ("EXCHANGE_LISTEN", "0.0.0.0:9000"),
             ("ADMIN_TOKEN", "chosen"),
@@ -118,9 +103,7 @@ mod tests {
             exchange: EXCHANGE_DEFAULT.to_owned(),
         };
         assert_eq!(settings.bus(), amqp);
-        let notices = settings.notices();
-        assert_eq!(notices.len(), 1);
-        assert!(notices[0].contains("Redis adapter is not built yet"), "{notices:?}");
+        assert_eq!(settings.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
     }
 
     #[test]

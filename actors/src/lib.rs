@@ -10,6 +10,10 @@
 //! - [`deadman`]: the countdown cancel-all (dead man's switch) of market makers: armed
 //!   deadlines per (account, symbol), refreshed or disarmed by the client, expired by time (pure).
 //! - [`faults`]: test-only faults (stall a book, drop book confirmations, slow the journal).
+//! - [`index`]: index prices from several sources (median, outliers dropped, staleness),
+//!   the leader that publishes them under a fencing epoch, and the gate consumers apply.
+//! - [`liquidation`]: margin math of linear perpetuals (positions, PnL, liquidation and
+//!   bankruptcy prices), pure.
 //! - [`session`]: WebSocket market streams — per-session subscriptions and bounded outbound
 //!   buffer (pure), the `WsSession` shell, and the `StreamHub` fan-out fed by the bus.
 //!
@@ -21,6 +25,8 @@ pub mod account;
 pub mod book;
 pub mod deadman;
 pub mod faults;
+pub mod index;
+pub mod liquidation;
 pub mod market;
 pub mod model;
 pub mod ports;

@@ -169,7 +169,6 @@ pub trait EventBus: std::fmt::Debug + Send + Sync + 'static {
     fn subscribe(&self, consumer: &str) -> tokio::sync::mpsc::Receiver<EventBatch>;
 }
 
-/// Wall-clock time for stamping inputs; the pure cores take time as an argument.
 /// Where account shards hand each committed batch's user data (order updates, balances,
 /// transfers) for delivery to their owners' sessions. Called by the shard's committer, in
 /// commit order, once per batch. Must never block or wait: a slow consumer is the
@@ -195,6 +194,40 @@ impl UserFeed for NoUserFeed {
     }
 }
 
+/// The lease behind the index oracle's leadership: at most one holder at a time, each new
+/// holder with a fencing [`Epoch`] newer than every one before. Redis (`SET NX PX` and an
+/// atomic counter) in production, a process-local lock in the embedded default.
+pub trait LeaderLock: Send + Sync + 'static {
+    /// Takes the lease for `ttl_ms` when nobody holds it; the new epoch when taken.
+    fn try_acquire(
+        &self,
+        holder: String,
+        ttl_ms: u64,
+    ) -> PortFuture<Result<Option<Epoch>, LockError>>;
+
+    /// Extends the lease when `holder` still holds it; `false` when it does not any more.
+    fn renew(&self, holder: String, ttl_ms: u64) -> PortFuture<Result<bool, LockError>>;
+
+    /// Gives the lease up when `holder` holds it (a clean shutdown hands over at once).
+    fn release(&self, holder: String) -> PortFuture<Result<(), LockError>>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("leader lock unreachable: {0}")]
+pub struct LockError(pub String);
+
+/// Where the leader's index prices go and where every consumer (this process's included)
+/// reads them. Delivery is at most once and latest-wins: a lost price is replaced by the
+/// next one a few hundred milliseconds later, and consumers judge staleness by `at_ms`.
+pub trait IndexFeed: Send + Sync + 'static {
+    /// Sends without waiting; a full outbound queue drops the price.
+    fn publish(&self, price: crate::index::PublishedIndex);
+
+    /// A new bounded subscription to every price published from now on.
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<crate::index::PublishedIndex>;
+}
+
+/// Wall-clock time for stamping inputs; the pure cores take time as an argument.
 pub trait Clock: Send + Sync + 'static {
     fn now_ns(&self) -> u64;
 }

@@ -32,8 +32,18 @@ impl ExchangeProcess {
 
     /// [`ExchangeProcess::start`] with `environment` (name, value) set as well.
     pub fn start_with_env(database_url: &str, environment: &[(&str, &str)]) -> ExchangeProcess {
+        Self::start_with(database_url, &[], environment)
+    }
+
+    /// [`ExchangeProcess::start_with_env`] with `arguments` after `serve` (e.g. `--config`).
+    pub fn start_with(
+        database_url: &str,
+        arguments: &[&str],
+        environment: &[(&str, &str)],
+    ) -> ExchangeProcess {
         let mut child = Command::new(exchange_binary())
             .arg("serve")
+            .args(arguments)
             .envs(environment.iter().copied())
             .current_dir(workspace_root())
             .env_remove("EXCHANGE_CONFIG")

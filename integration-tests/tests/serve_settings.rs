@@ -1,7 +1,7 @@
 //! `exchange serve` reads its environment: AMQP_URL selects the RabbitMQ bus (said at start,
-//! the password redacted; serve starts even when the broker refuses it, and retries), REDIS_URL,
-//! set while its adapter does not exist yet, is announced at start (never ignored silently),
-//! and an unset ADMIN_TOKEN is generated and printed; EXCHANGE_LISTEN picks the address.
+//! the password redacted; serve starts even when the broker refuses it, and retries), REDIS_URL
+//! (the index oracle's lease and prices) is said at start, and an unset ADMIN_TOKEN is
+//! generated and printed; EXCHANGE_LISTEN picks the address.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
@@ -10,7 +10,7 @@ use integration_tests::http::sqlite_url;
 use integration_tests::{exchange_binary, workspace_root};
 
 #[test]
-fn serve_announces_its_bus_an_unbuilt_adapter_and_a_generated_admin_token() {
+fn serve_announces_its_bus_its_redis_and_a_generated_admin_token() {
     let directory = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(exchange_binary())
         .arg("serve")
@@ -22,6 +22,7 @@ fn serve_announces_its_bus_an_unbuilt_adapter_and_a_generated_admin_token() {
         .env("AMQP_URL", "amqp://guest:hunter2@127.0.0.1:5672/%2f")
         .env("AMQP_EXCHANGE", "serve-settings-test")
         .env("REDIS_URL", "redis://127.0.0.1:6379")
+        .env("INDEX_LOCK_KEY", format!("exchange:serve-settings-test:{}", std::process::id()))
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .spawn()
@@ -46,7 +47,12 @@ fn serve_announces_its_bus_an_unbuilt_adapter_and_a_generated_admin_token() {
         ),
         "{printed}"
     );
-    assert!(printed.contains("REDIS_URL is set (redis://127.0.0.1:6379) but the Redis adapter"));
+    assert!(
+        printed.contains(
+            "the index oracle's leader lease and prices go through Redis at redis://127.0.0.1:6379"
+        ),
+        "{printed}"
+    );
     assert!(!printed.contains("hunter2"), "{printed}");
     let token = printed
         .lines()

@@ -75,12 +75,14 @@ impl TradingCore {
 
     /// Whether `token` is the admin token, compared in constant time.
     pub fn is_admin(&self, token: &[u8]) -> bool {
-        let expected = self.admin_token.as_bytes();
-        if token.len() != expected.len() {
-            return false;
-        }
-        token.iter().zip(expected).fold(0_u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        tokens_equal(token, self.admin_token.as_bytes())
     }
+}
+
+/// Whether two secrets are equal, in time independent of where they differ.
+pub fn tokens_equal(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given.iter().zip(expected).fold(0_u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 impl fmt::Debug for TradingCore {

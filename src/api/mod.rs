@@ -47,6 +47,7 @@ mod dead_man;
 mod errors;
 mod exchange_info;
 pub mod health;
+mod internal_index;
 mod keys;
 mod market;
 mod market_data;
@@ -79,6 +80,7 @@ pub use countdown::{CountdownBody, set_countdown};
 pub use dead_man::{DeadManSwitch, SetCountdown, TICK as DEAD_MAN_TICK};
 pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
 pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
+pub use internal_index::{INTERNAL_TOKEN_HEADER, configure_internal_index};
 pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
 };
