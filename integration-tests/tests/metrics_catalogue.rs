@@ -20,10 +20,8 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Queried by the shipped files, exported once the named work lands.
-const PENDING: [(&str, &str); 5] = [
-    ("exchange_orders_by_state", "issue 7: supervisor deadlines on transient states (CANCELING)"),
+const PENDING: [(&str, &str); 3] = [
     ("exchange_reconciliation_anomalies", "issue 9: the reconciliation job"),
-    ("exchange_index_stale", "issue 8: index oracle staleness"),
     ("exchange_liquidating_age_seconds_max", "issue 8: LIQUIDATING age"),
     ("exchange_liquidation_deadline_seconds", "issue 8: the liquidation deadline"),
 ];
