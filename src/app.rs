@@ -18,11 +18,13 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::openapi::configure_reference;
+use crate::api::rate_limit::{RateLimitSettings, RateLimiter};
 use crate::api::{
     ApiCredential, ApiState, DeadManSwitch, InMemoryApiKeys, MarketView, TradingCore,
     configure_admin, configure_market_data, configure_public, configure_trading,
 };
 use crate::config::Config;
+use crate::control::{ReconcileSettings, Reconciler, SwitchBoard};
 use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
 use crate::ws::api::configure_ws_api;
@@ -41,6 +43,10 @@ pub struct HttpApp {
     user_hub: web::Data<UserDataHub>,
     /// The dead man's switch (one actor for every worker: the countdowns are per account).
     dead_man: web::Data<Addr<DeadManSwitch>>,
+    /// Reconciliation on demand (`GET /admin/reconcile`) and, once started, periodically.
+    reconciler: web::Data<Reconciler>,
+    /// The request-weight and order limits ([`limit_requests`](crate::api::rate_limit)).
+    rate_limiter: web::Data<RateLimiter>,
 }
 
 impl HttpApp {
@@ -59,15 +65,19 @@ impl HttpApp {
             keys: keys.clone(),
             clock,
         });
-        let core = web::Data::new(TradingCore::new(
-            system.shards.clone(),
-            system.directory.clone(),
-            config.assets.clone(),
-            keys,
-            system.store.clone(),
-            admin_token,
-            next_account_id(system).await?,
-        ));
+        let switches = SwitchBoard::load(system.store.clone()).await.context("loading switches")?;
+        let core = web::Data::new(
+            TradingCore::new(
+                system.shards.clone(),
+                system.directory.clone(),
+                config.assets.clone(),
+                keys,
+                system.store.clone(),
+                admin_token,
+                next_account_id(system).await?,
+            )
+            .with_controls(Arc::new(switches), system.market_data.clone()),
+        );
         let view = web::Data::new(MarketView {
             market_data: system.market_data.clone(),
             store: system.store.clone(),
@@ -78,6 +88,12 @@ impl HttpApp {
         let user_hub = web::Data::from(system.user_hub.clone());
         let metrics = web::Data::new(metrics);
         let dead_man = web::Data::new(DeadManSwitch::new(state.clone(), core.clone()).start());
+        let reconciler = web::Data::new(Reconciler::new(
+            system.store.clone(),
+            system.shards.clone(),
+            core.switches.clone(),
+            false,
+        ));
         Ok(HttpApp {
             state,
             core,
@@ -88,19 +104,44 @@ impl HttpApp {
             stream_hub,
             user_hub,
             dead_man,
+            reconciler,
+            rate_limiter: web::Data::new(RateLimiter::new(RateLimitSettings::default())),
         })
+    }
+
+    /// Limits requests as `settings` say (before serving: workers share the limiter).
+    pub fn set_rate_limits(&mut self, settings: RateLimitSettings) {
+        self.rate_limiter = web::Data::new(RateLimiter::new(settings));
+    }
+
+    /// Reconciles every `settings.period_ms` from now on, pausing new orders on an anomaly
+    /// when `settings.auto_cancel_only`; call before serving (workers share this reconciler).
+    pub fn start_reconciliation(&mut self, settings: ReconcileSettings) {
+        let core = &self.core;
+        let reconciler = Reconciler::new(
+            core.store.clone(),
+            core.shards.clone(),
+            core.switches.clone(),
+            settings.auto_cancel_only,
+        );
+        self.reconciler = web::Data::new(reconciler);
+        let period = std::time::Duration::from_millis(settings.period_ms);
+        self.reconciler.clone().into_inner().spawn_periodic(period);
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(self.core.clone())
+            .app_data(web::Data::from(self.core.switches.clone()))
             .app_data(self.metrics.clone())
             .app_data(self.listing.clone())
             .app_data(self.depth_replicas.clone())
             .app_data(self.stream_hub.clone())
             .app_data(self.user_hub.clone())
             .app_data(self.dead_man.clone())
+            .app_data(self.reconciler.clone())
+            .app_data(self.rate_limiter.clone())
             .route("/metrics", web::get().to(metrics_text));
         configure_public(config, self.state.clone());
         configure_market_data(config, self.view.clone());
