@@ -82,6 +82,7 @@ async fn switches(
 #[utoipa::path(
     put,
     path = "/admin/switches",
+    operation_id = "change_global_switches",
     tag = "admin",
     request_body = GlobalChange,
     responses(
@@ -115,6 +116,7 @@ async fn change_global(
 #[utoipa::path(
     put,
     path = "/admin/switches/symbols/{symbol}",
+    operation_id = "change_symbol_switches",
     tag = "admin",
     params(("symbol" = String, Path, description = "A listed symbol, e.g. BTCUSDT.")),
     request_body = SymbolChange,

@@ -24,13 +24,24 @@ pub const SELF_TRADE_PREVENTION_MODES: [&str; 4] =
 pub struct ExchangeInfo {
     pub timezone: &'static str,
     pub server_time: u64,
-    /// REQUEST_WEIGHT per minute (per IP) and ORDERS per 10 s and per day (per API key).
-    #[schema(value_type = Vec<Object>)]
-    pub rate_limits: Vec<serde_json::Value>,
+    /// REQUEST_WEIGHT per minute and ORDERS per 10 s and per day (per API key).
+    pub rate_limits: Vec<RateLimit>,
     /// Empty.
     #[schema(value_type = Vec<Object>)]
     pub exchange_filters: Vec<serde_json::Value>,
     pub symbols: Vec<SymbolInfo>,
+}
+
+/// One of Binance's `rateLimits` entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// REQUEST_WEIGHT or ORDERS.
+    pub rate_limit_type: &'static str,
+    /// SECOND, MINUTE or DAY.
+    pub interval: &'static str,
+    pub interval_num: u32,
+    pub limit: u32,
 }
 
 /// One market: its assets, precisions, order types and filters.
@@ -104,7 +115,7 @@ pub fn exchange_info<'a>(
     markets: impl IntoIterator<Item = &'a ApiMarket>,
     server_time_ms: u64,
     switches: &Switches,
-    rate_limits: Vec<serde_json::Value>,
+    rate_limits: Vec<RateLimit>,
 ) -> ExchangeInfo {
     ExchangeInfo {
         timezone: "UTC",

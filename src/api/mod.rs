@@ -85,7 +85,7 @@ pub use core::TradingCore;
 pub use countdown::{CountdownBody, set_countdown};
 pub use dead_man::{DeadManSwitch, SetCountdown, TICK as DEAD_MAN_TICK};
 pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
-pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
+pub use exchange_info::{ExchangeInfo, Filter, RateLimit, SymbolInfo, exchange_info, symbol_info};
 pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,
 };

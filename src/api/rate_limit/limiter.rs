@@ -15,10 +15,10 @@ use governor::Quota;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
-use serde_json::{Value, json};
 
 use super::bans::BanTable;
 use super::weights::RequestCost;
+use crate::api::exchange_info::RateLimit;
 
 /// Requests between two prunings of idle clients.
 pub const PRUNE_EVERY_REQUESTS: u64 = 4_096;
@@ -87,10 +87,12 @@ impl RateLimitSettings {
 
     /// exchangeInfo's `rateLimits`: REQUEST_WEIGHT is the tighter of the IP and key limits
     /// (what a client with one key meets first).
-    pub fn exchange_info(&self) -> Vec<Value> {
-        let limit = |kind: &str, interval: &str, number: u32, limit: NonZeroU32| {
-            json!({"rateLimitType": kind, "interval": interval, "intervalNum": number,
-                "limit": limit.get()})
+    pub fn exchange_info(&self) -> Vec<RateLimit> {
+        let limit = |rate_limit_type, interval, interval_num, limit: NonZeroU32| RateLimit {
+            rate_limit_type,
+            interval,
+            interval_num,
+            limit: limit.get(),
         };
         vec![
             limit(
@@ -380,10 +382,11 @@ mod tests {
         let zero = |name: &str| (name == "RATE_LIMIT_BAN_S").then(|| "0".to_owned());
         assert!(RateLimitSettings::resolve(zero).unwrap_err().contains("RATE_LIMIT_BAN_S"));
         let limits = settings.exchange_info();
+        assert_eq!((limits[0].rate_limit_type, limits[0].limit), ("REQUEST_WEIGHT", 50));
+        let orders = &limits[1];
         assert_eq!(
-            (&limits[0]["rateLimitType"], &limits[0]["limit"]),
-            (&json!("REQUEST_WEIGHT"), &json!(50))
+            (orders.rate_limit_type, orders.interval, orders.limit),
+            ("ORDERS", "SECOND", 100)
         );
-        assert_eq!(limits[1]["limit"], 100);
     }
 }
