@@ -195,6 +195,17 @@ fn each_mode_refuses_what_it_must_allows_the_rest_and_every_change_is_audited() 
     );
     assert!(client.metrics_text().contains("exchange_kill_switch_refusals_total"));
 
+    // A tighter order rate on ETHUSDT: the third order in a minute waits; BTCUSDT does not.
+    switch(&client, "/admin/switches/symbols/ETHUSDT", json!({"requestWeightPerMinute": 2}));
+    changes += 1;
+    let eth = limit("ETHUSDT", "BUY", "0.01", "900");
+    assert_eq!(place(&client, &trader, &eth).0, 200);
+    assert_eq!(place(&client, &trader, &eth).0, 200);
+    let (status, slowed) = place(&client, &trader, &eth);
+    assert_eq!((status, slowed["code"].as_i64()), (429, Some(-1003)), "{slowed}");
+    assert!(slowed["msg"].as_str().expect("msg").contains("2 orders per 1 MINUTE"), "{slowed}");
+    rest(&client, &trader, &limit("BTCUSDT", "BUY", "0.001", "48700"));
+
     // The switches survive a crash.
     server.kill();
     let server = ExchangeProcess::start(&database_url);
@@ -219,11 +230,13 @@ fn each_mode_refuses_what_it_must_allows_the_rest_and_every_change_is_audited() 
         })
         .collect();
     assert_eq!(requested.len(), changes, "{audit}");
-    // Newest first: the risk switches on BTCUSDT.
-    let newest = &requested[0];
+    // Newest first: ETHUSDT's order rate, then the risk switches on BTCUSDT.
+    let (newest, risk) = (&requested[0], &requested[1]);
     assert_eq!(newest["by"], "admin:alice");
-    assert_eq!(newest["before"]["symbols"]["BTCUSDT"]["mode"], "HALTED");
-    assert_eq!(newest["after"]["symbols"]["BTCUSDT"]["priceProtectionBps"], 300);
+    assert_eq!(newest["before"]["symbols"].get("ETHUSDT"), None);
+    assert_eq!(newest["after"]["symbols"]["ETHUSDT"]["requestWeightPerMinute"], 2);
+    assert_eq!(risk["before"]["symbols"]["BTCUSDT"]["mode"], "HALTED");
+    assert_eq!(risk["after"]["symbols"]["BTCUSDT"]["priceProtectionBps"], 300);
     let oks = audit
         .as_array()
         .expect("records")

@@ -17,6 +17,7 @@ use exchange_actors::supervisor::{BookDirectory, ShardDirectory};
 
 use super::errors::ApiError;
 use super::keys::InMemoryApiKeys;
+use super::rate_limit::SymbolOrderLimits;
 use crate::control::{SwitchBoard, Switches};
 use crate::store::Store;
 
@@ -34,6 +35,8 @@ pub struct TradingCore {
     pub switches: Arc<SwitchBoard>,
     /// Where the last trade price comes from for price protection (`None`: no protection).
     pub market_data: Option<Addr<MarketData>>,
+    /// The switches' per-symbol order-rate overrides.
+    pub symbol_limits: SymbolOrderLimits,
     admin_token: String,
     next_account: AtomicU64,
 }
@@ -56,6 +59,7 @@ impl TradingCore {
             keys,
             switches: Arc::new(SwitchBoard::new(store.clone(), Switches::default())),
             market_data: None,
+            symbol_limits: SymbolOrderLimits::default(),
             store,
             admin_token,
             next_account: AtomicU64::new(next_account),

@@ -217,6 +217,14 @@ impl ApiError {
         }
     }
 
+    /// A rate limit (-1003, 429) with `Retry-After`.
+    pub fn rate_limited(msg: impl Into<String>, retry_after_s: u32) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code::TOO_MANY_REQUESTS, msg)
+        }
+    }
+
     /// The exchange failed (not the client): a 5xx the client may retry.
     pub fn internal(msg: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::DISCONNECTED, msg)

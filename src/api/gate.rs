@@ -4,6 +4,8 @@
 //! [`submit`](super::placing::submit); both ask here first, so a refused request never reaches
 //! a shard or a book. Refusals are counted in `exchange_kill_switch_refusals_total{action}`.
 
+use std::num::NonZeroU32;
+
 use exchange_actors::account::PlaceRequest;
 use exchange_actors::market::actor::GetTickers;
 use exchange_actors::model::{BookCommand, OrderType, SymbolCode};
@@ -14,7 +16,7 @@ use super::order_view::type_name;
 use crate::control::{Action, Refusal, Switches};
 
 /// Requests the kill switches refused, by `action` (`new_order`, `cancel`, `transfer`,
-/// `market_data`).
+/// `market_data`, `symbol_rate`).
 pub const KILL_SWITCH_REFUSALS_TOTAL: &str = "exchange_kill_switch_refusals_total";
 
 fn refused(refusal: Refusal) -> ApiError {
@@ -47,9 +49,35 @@ pub async fn check_new_orders(
         let price_and_last = request.price.zip(last).map(|(price, last)| (price.0, last));
         let verdict =
             switches.check_new_order(symbol, type_name(request.order_type), price_and_last);
-        verdicts.push(verdict.map_err(refused));
+        let verdict = verdict
+            .map_err(refused)
+            .and_then(|()| symbol_rate(core, &switches, symbol, request.account_id.0));
+        verdicts.push(verdict);
     }
     verdicts
+}
+
+/// The symbol's order-rate override, if it has one: 429 (-1003) with `Retry-After`.
+fn symbol_rate(
+    core: &TradingCore,
+    switches: &Switches,
+    symbol: &str,
+    account: u64,
+) -> Result<(), ApiError> {
+    let Some(per_minute) = switches
+        .symbol(symbol)
+        .and_then(|own| own.request_weight_per_minute)
+        .and_then(NonZeroU32::new)
+    else {
+        return Ok(());
+    };
+    core.symbol_limits.check(symbol, per_minute, account).map_err(|retry_after_s| {
+        metrics::counter!(KILL_SWITCH_REFUSALS_TOTAL, "action" => "symbol_rate").increment(1);
+        ApiError::rate_limited(
+            format!("Too many new orders on {symbol}; current limit is {per_minute} orders per 1 MINUTE."),
+            retry_after_s,
+        )
+    })
 }
 
 fn protected(switches: &Switches, symbol: &str) -> bool {

@@ -89,8 +89,8 @@ pub struct SymbolSwitches {
     /// 0: off. Else a limit order more than this many basis points from the last trade price
     /// is refused.
     pub price_protection_bps: u32,
-    /// Request weight per minute and API key for this symbol's requests, instead of the
-    /// configured one; `None`: the configured one.
+    /// New orders (weight 1 each) per minute and account on this symbol, on top of the
+    /// per-key limits (a tighter limit for a hot symbol); `None`: no override.
     pub request_weight_per_minute: Option<u32>,
 }
 

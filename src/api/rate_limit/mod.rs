@@ -7,10 +7,12 @@
 //! - `limiter.rs`: [`RateLimiter`] (governor keyed limiters) and [`RateLimitSettings`].
 //! - `bans.rs`: [`BanTable`](bans::BanTable), the bounded, expiring bans (pure).
 //! - `middleware.rs`: the actix middleware that applies them to every request.
+//! - `symbol_limits.rs`: [`SymbolOrderLimits`], the kill switches' per-symbol override.
 
 mod bans;
 mod limiter;
 mod middleware;
+mod symbol_limits;
 mod weights;
 
 pub use limiter::{RateLimitSettings, RateLimiter, Verdict};
@@ -18,4 +20,5 @@ pub use middleware::{
     ORDER_COUNT_1D_HEADER, ORDER_COUNT_10S_HEADER, RATE_LIMITED_TOTAL, USED_WEIGHT_HEADER,
     limit_requests,
 };
+pub use symbol_limits::SymbolOrderLimits;
 pub use weights::{RequestCost, request_weight};
