@@ -2,11 +2,13 @@
 //! token or a short secret keeps `serve` from starting, naming the setting; `check-config`
 //! lists every setting at fault; and a running production exchange reconciles every period,
 //! finds a balance edited straight in the database, raises the metric and switches itself to
-//! cancel-only (audited as done by `reconciler`): new orders are refused, cancels work.
+//! cancel-only (audited as done by `reconciler`): new orders are refused, cancels work. On
+//! PostgreSQL in development the same edit is reported on demand and nothing switches.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use integration_tests::db::{Backend, TestDatabase};
 use integration_tests::http::{ExchangeProcess, HttpClient, sqlite_url};
 use integration_tests::{exchange_binary, workspace_root};
 use reqwest::Method;
@@ -171,4 +173,31 @@ fn an_edited_balance_is_found_within_a_period_and_pauses_new_orders_but_not_canc
             })
     });
     assert!(switched, "{audit}");
+}
+
+/// On PostgreSQL (the snapshot is a REPEATABLE READ transaction) and in the development
+/// profile: the edit is reported on demand, but nothing switches by itself.
+#[test]
+fn on_postgres_in_development_an_edit_is_reported_and_nothing_switches() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let database = runtime.block_on(TestDatabase::create(Backend::Postgres));
+    let server = ExchangeProcess::start(&database.url);
+    let client = HttpClient::new(&server);
+    let trader = client.funded_trader("BTC", "2");
+    let headers = [("X-Admin-Token", integration_tests::http::ADMIN_TOKEN)];
+    let (status, clean) = client.raw(Method::GET, "/admin/reconcile", &headers, None);
+    assert_eq!((status, clean["anomalyCount"].as_u64()), (200, Some(0)), "{clean}");
+    runtime.block_on(async {
+        let db = Database::connect(database.url.as_str()).await.expect("connect");
+        let sql = format!(
+            "UPDATE balances SET available = available - 1 WHERE account_id = {} AND asset = 'BTC'",
+            trader.account_id
+        );
+        assert_eq!(db.execute_unprepared(&sql).await.expect("update").rows_affected(), 1);
+    });
+    let (status, report) = client.raw(Method::GET, "/admin/reconcile", &headers, None);
+    assert_eq!((status, report["anomalyCount"].as_u64()), (200, Some(2)), "{report}");
+    assert_eq!(report["switchedToCancelOnly"], false, "{report}");
+    let sell = "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.001&price=90000";
+    assert_eq!(client.signed(&trader, Method::POST, "/api/v3/order", sell).0, 200);
 }
