@@ -206,10 +206,15 @@ fn each_mode_refuses_what_it_must_allows_the_rest_and_every_change_is_audited() 
     assert!(slowed["msg"].as_str().expect("msg").contains("2 orders per 1 MINUTE"), "{slowed}");
     rest(&client, &trader, &limit("BTCUSDT", "BUY", "0.001", "48700"));
 
-    // The switches survive a crash.
+    // The switches survive a crash, and the gauges show them from the start.
+    switch(&client, "/admin/switches", json!({"withdrawalsEnabled": false}));
+    changes += 1;
     server.kill();
     let server = ExchangeProcess::start(&database_url);
     let client = HttpClient::new(&server);
+    let metrics = client.metrics_text();
+    assert!(metrics.contains("exchange_withdrawals_enabled 0"), "{metrics}");
+    assert!(metrics.contains("exchange_trading_mode 0"), "{metrics}");
     assert_eq!(symbol_info(&client, "BTCUSDT")["orderTypes"], json!(["LIMIT", "LIMIT_MAKER"]));
     assert_refused(place(&client, &trader, market), -2010, &["Order type not supported"]);
 
@@ -230,8 +235,9 @@ fn each_mode_refuses_what_it_must_allows_the_rest_and_every_change_is_audited() 
         })
         .collect();
     assert_eq!(requested.len(), changes, "{audit}");
-    // Newest first: ETHUSDT's order rate, then the risk switches on BTCUSDT.
-    let (newest, risk) = (&requested[0], &requested[1]);
+    // Newest first: withdrawals off, ETHUSDT's order rate, the risk switches on BTCUSDT.
+    assert_eq!(requested[0]["after"]["withdrawalsEnabled"], false);
+    let (newest, risk) = (&requested[1], &requested[2]);
     assert_eq!(newest["by"], "admin:alice");
     assert_eq!(newest["before"]["symbols"].get("ETHUSDT"), None);
     assert_eq!(newest["after"]["symbols"]["ETHUSDT"]["requestWeightPerMinute"], 2);

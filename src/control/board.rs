@@ -53,12 +53,13 @@ impl SwitchBoard {
             })?,
             None => Switches::default(),
         };
+        publish(&Switches::default(), &switches);
         Ok(SwitchBoard::new(store, switches))
     }
 
-    /// A board starting at `switches` (changes are stored in `store`).
+    /// A board starting at `switches` (changes are stored in `store`); unlike
+    /// [`SwitchBoard::load`] it leaves the gauges alone until its first change.
     pub fn new(store: Store, switches: Switches) -> SwitchBoard {
-        publish(&Switches::default(), &switches);
         SwitchBoard {
             current: ArcSwap::from_pointee(switches),
             changing: tokio::sync::Mutex::new(()),
