@@ -20,8 +20,8 @@ pub use board::{
 };
 pub use reconcile::{Anomaly, LedgerSnapshot, Report, confirmed, ledger_anomalies};
 pub use reconciler::{
-    NEGATIVE_BALANCES, RECONCILER, RECONCILIATION_ANOMALIES, RECONCILIATION_LAST_RUN,
-    RECONCILIATION_RUNS_TOTAL, ReconcileSettings, Reconciler,
+    RECONCILER, RECONCILIATION_ANOMALIES, RECONCILIATION_LAST_RUN,
+    RECONCILIATION_NEGATIVE_BALANCES, RECONCILIATION_RUNS_TOTAL, ReconcileSettings, Reconciler,
 };
 pub use switches::{
     Action, ChangeError, GlobalChange, ORDER_TYPE_NAMES, Refusal, Switches, SymbolChange,

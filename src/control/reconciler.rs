@@ -19,8 +19,9 @@ use crate::store::Store;
 
 /// Anomalies the last reconciliation confirmed (0 is the SLO).
 pub const RECONCILIATION_ANOMALIES: &str = "exchange_reconciliation_anomalies";
-/// User balances below zero in the last reconciliation.
-pub const NEGATIVE_BALANCES: &str = "exchange_negative_balances";
+/// User balances below zero in the database at the last reconciliation (the shards' own
+/// in-memory count is `exchange_negative_balances{shard}`).
+pub const RECONCILIATION_NEGATIVE_BALANCES: &str = "exchange_reconciliation_negative_balances";
 /// Reconciliation runs by `outcome` (`clean`, `anomalies`, `failed`).
 pub const RECONCILIATION_RUNS_TOTAL: &str = "exchange_reconciliation_runs_total";
 /// When the last reconciliation finished (Unix seconds).
@@ -200,7 +201,7 @@ fn publish(report: &Report) {
     #[allow(clippy::cast_precision_loss)]
     {
         metrics::gauge!(RECONCILIATION_ANOMALIES).set(report.anomaly_count as f64);
-        metrics::gauge!(NEGATIVE_BALANCES).set(negative as f64);
+        metrics::gauge!(RECONCILIATION_NEGATIVE_BALANCES).set(negative as f64);
         metrics::gauge!(RECONCILIATION_LAST_RUN).set((report.at_ms / 1_000) as f64);
     }
 }
