@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace with nextest: unit, property, replay and black-box tests,
-# the last against real PostgreSQL, RabbitMQ and Redis, which scripts/services.sh brings up.
+# the last against real PostgreSQL, RabbitMQ and Redis, which scripts/services.sh brings up;
+# and first promtool's checks of the shipped Prometheus configuration and alert rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 scripts/services.sh
+scripts/check-monitoring.sh
 
 # The black-box tests run the `exchange` binary; build it (and the other binaries) once, up
 # front, with the features a plain build resolves, instead of inside the first test to need it.

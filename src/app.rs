@@ -16,6 +16,7 @@ use exchange_actors::ports::{Clock, SystemClock};
 use exchange_actors::session::{StreamHub, UserDataHub};
 use sea_orm::{ConnectionTrait, Statement};
 
+use crate::api::health::{Readiness, health, ready};
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::openapi::configure_reference;
 use crate::api::rate_limit::{RateLimitSettings, RateLimiter};
@@ -37,6 +38,7 @@ pub struct HttpApp {
     core: web::Data<TradingCore>,
     view: web::Data<MarketView>,
     metrics: web::Data<MetricsEndpoint>,
+    readiness: web::Data<Readiness>,
     listing: web::Data<SymbolListing>,
     depth_replicas: web::Data<Addr<DepthReplicas>>,
     stream_hub: web::Data<Addr<StreamHub>>,
@@ -87,6 +89,8 @@ impl HttpApp {
         let stream_hub = web::Data::new(system.stream_hub.clone());
         let user_hub = web::Data::from(system.user_hub.clone());
         let metrics = web::Data::new(metrics);
+        let readiness =
+            web::Data::new(Readiness::new(system.store.clone(), system.bus_probe.clone()));
         let dead_man = web::Data::new(DeadManSwitch::new(state.clone(), core.clone()).start());
         let reconciler = web::Data::new(Reconciler::new(
             system.store.clone(),
@@ -99,6 +103,7 @@ impl HttpApp {
             core,
             view,
             metrics,
+            readiness,
             listing,
             depth_replicas,
             stream_hub,
@@ -135,6 +140,7 @@ impl HttpApp {
             .app_data(self.core.clone())
             .app_data(web::Data::from(self.core.switches.clone()))
             .app_data(self.metrics.clone())
+            .app_data(self.readiness.clone())
             .app_data(self.listing.clone())
             .app_data(self.depth_replicas.clone())
             .app_data(self.stream_hub.clone())
@@ -142,7 +148,9 @@ impl HttpApp {
             .app_data(self.dead_man.clone())
             .app_data(self.reconciler.clone())
             .app_data(self.rate_limiter.clone())
-            .route("/metrics", web::get().to(metrics_text));
+            .route("/metrics", web::get().to(metrics_text))
+            .route("/health", web::get().to(health))
+            .route("/ready", web::get().to(ready));
         configure_public(config, self.state.clone());
         configure_market_data(config, self.view.clone());
         configure_admin(config);

@@ -19,6 +19,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub book: BookConfig,
     pub accounts: AccountsConfig,
+    /// `[supervisor]`; absent = its defaults.
+    #[serde(default)]
+    pub supervisor: crate::supervision::SupervisorConfig,
     /// Asset code -> decimal places of its ledger amounts.
     pub assets: BTreeMap<String, u32>,
     pub symbols: Vec<SymbolSpec>,

@@ -15,11 +15,11 @@ use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::{Clock, EventBus, SystemClock};
 use exchange_actors::session::{HubSources, StreamHub, UserDataHub};
 use exchange_actors::supervisor::{
-    BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor, SupervisorSettings,
+    BookDirectory, BookSpec, ShardDirectory, ShardSupervisor, Supervisor,
 };
 
 use crate::api::{ApiMarkets, SharedMarkets};
-use crate::bus::{AmqpBus, BusSettings, InProcessBus};
+use crate::bus::{AmqpBus, BusProbe, BusSettings, InProcessBus};
 use crate::config::{Config, Market};
 use crate::history;
 use crate::listing::{ListingPorts, SymbolListing, current_specs, listed_specs};
@@ -32,6 +32,8 @@ const NANOS_PER_MILLI: u64 = 1_000_000;
 pub struct ExchangeSystem {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
+    /// What `/ready` asks whether the bus is reachable.
+    pub bus_probe: BusProbe,
     pub directory: Arc<BookDirectory>,
     pub supervisor: Addr<Supervisor>,
     pub shard_supervisor: Addr<ShardSupervisor>,
@@ -91,7 +93,7 @@ impl ExchangeSystem {
             .map(|market| (market.ledger.symbol, market))
             .collect();
         let symbols = markets.keys().map(|symbol| symbol.to_string()).collect();
-        let bus = start_bus(bus, symbols, &store).await?;
+        let (bus, bus_probe) = start_bus(bus, symbols, &store).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = BookDirectory::new();
         let book_ports =
@@ -104,10 +106,10 @@ impl ExchangeSystem {
                 settings: BookSettings::default(),
             })
             .collect();
-        let supervisor =
-            Supervisor::start(specs, book_ports, directory.clone(), SupervisorSettings::default())
-                .await
-                .context("starting the books")?;
+        let supervision = config.supervisor.settings().context("[supervisor]")?;
+        let supervisor = Supervisor::start(specs, book_ports, directory.clone(), supervision)
+            .await
+            .context("starting the books")?;
         let ledger_markets: BTreeMap<SymbolCode, MarketSpec> =
             markets.iter().map(|(symbol, market)| (*symbol, market.ledger)).collect();
         let user_hub = UserDataHub::new();
@@ -119,14 +121,11 @@ impl ExchangeSystem {
             user_feed: user_hub.clone(),
         };
         let shard_count = config.accounts.shards;
-        let (shard_supervisor, shards) = ShardSupervisor::start(
-            shard_count,
-            ledger_markets.clone(),
-            shard_ports,
-            SupervisorSettings::default(),
-        )
-        .await
-        .with_context(|| format!("starting {shard_count} account shards"))?;
+        let (shard_supervisor, shards) =
+            ShardSupervisor::start(shard_count, ledger_markets.clone(), shard_ports, supervision)
+                .await
+                .with_context(|| format!("starting {shard_count} account shards"))?;
+        crate::observe::start_lag_sampler(supervisor.clone(), shard_supervisor.clone());
         let history =
             history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)
                 .await
@@ -160,6 +159,7 @@ impl ExchangeSystem {
         Ok(ExchangeSystem {
             store,
             bus,
+            bus_probe,
             directory,
             supervisor,
             shard_supervisor,
@@ -184,15 +184,15 @@ async fn start_bus(
     settings: &BusSettings,
     symbols: Vec<String>,
     store: &Store,
-) -> anyhow::Result<Arc<dyn EventBus>> {
+) -> anyhow::Result<(Arc<dyn EventBus>, BusProbe)> {
     match settings {
-        BusSettings::InProcess => Ok(InProcessBus::new()),
+        BusSettings::InProcess => Ok((InProcessBus::new(), BusProbe::InProcess)),
         BusSettings::Amqp { url, exchange } => {
             let bus = AmqpBus::start(url, exchange, symbols, store.clone())
                 .await
                 .context("starting the AMQP bus")?;
             tracing::info!(url = %redact(url), %exchange, "events go through RabbitMQ");
-            Ok(bus)
+            Ok((bus.clone(), BusProbe::Amqp(bus)))
         }
     }
 }

@@ -9,6 +9,7 @@
 //!   (pure), and the `MarketData` actor the public market routes query.
 //! - [`deadman`]: the countdown cancel-all (dead man's switch) of market makers: armed
 //!   deadlines per (account, symbol), refreshed or disarmed by the client, expired by time (pure).
+//! - [`faults`]: test-only faults (stall a book, drop book confirmations, slow the journal).
 //! - [`session`]: WebSocket market streams — per-session subscriptions and bounded outbound
 //!   buffer (pure), the `WsSession` shell, and the `StreamHub` fan-out fed by the bus.
 //!
@@ -19,6 +20,7 @@
 pub mod account;
 pub mod book;
 pub mod deadman;
+pub mod faults;
 pub mod market;
 pub mod model;
 pub mod ports;

@@ -448,7 +448,6 @@ const REQUIRED_OUTCOMES: &[&str] = &[
     "place Err(NotionalAboveMax)",
     "place Err(OutsidePriceBand)",
     "place Err(PostOnlyWouldTake)",
-    "place Err(FokCannotFill)",
     "place Err(DuplicateOrderId)",
     "place Err(ZeroQuantity)",
     "place Err(MissingPrice)",

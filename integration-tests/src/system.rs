@@ -38,11 +38,19 @@ impl TestExchange {
 
     /// On the bus `bus` says (RabbitMQ: its tasks run on the calling runtime).
     pub async fn start_with_bus(backend: Backend, bus: &BusSettings) -> TestExchange {
+        TestExchange::start_with_config(backend, &default_config(), bus).await
+    }
+
+    /// With `config` instead of the default configuration.
+    pub async fn start_with_config(
+        backend: Backend,
+        config: &Config,
+        bus: &BusSettings,
+    ) -> TestExchange {
         let database = TestDatabase::create(backend).await;
-        let system =
-            ExchangeSystem::start_on_with_bus(&default_config(), database.store().await, bus)
-                .await
-                .expect("exchange starts");
+        let system = ExchangeSystem::start_on_with_bus(config, database.store().await, bus)
+            .await
+            .expect("exchange starts");
         TestExchange { system, database }
     }
 

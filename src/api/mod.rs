@@ -26,7 +26,9 @@
 //! - `countdown.rs`: `POST /api/v3/countdownCancelAll`, the dead man's switch; `dead_man.rs`:
 //!   [`DeadManSwitch`], its actor (the pure table is `exchange_actors::deadman`).
 //! - `market.rs`, `exchange_info.rs`: the public routes. `render.rs`: exact decimal strings.
-//! - `metrics.rs`: the auth-failure counter and `GET /metrics` (Prometheus text).
+//! - `metrics.rs`: the auth-failure counter and `GET /metrics` (Prometheus text, histograms
+//!   with buckets, process metrics). `health.rs`: `GET /health` (liveness), `GET /ready`
+//!   (journal and bus reachable).
 //! - `market_data.rs` (trades, aggTrades, klines), `ticker.rs` (ticker/24hr, ticker/price):
 //!   public market data from the `MarketData` actor and the history tables; `my_trades.rs`:
 //!   signed `myTrades` from the trades table.
@@ -53,6 +55,7 @@ mod dead_man;
 mod errors;
 mod exchange_info;
 mod gate;
+pub mod health;
 mod keys;
 mod market;
 mod market_data;

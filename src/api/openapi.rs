@@ -75,6 +75,8 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::admin_reconcile::reconcile,
         super::admin_corrections::correct,
         super::metrics::metrics_text,
+        super::health::health,
+        super::health::ready,
         crate::ws::raw_root,
         crate::ws::raw,
         crate::ws::combined,
@@ -165,9 +167,9 @@ const MEANINGS: &[(i32, &str)] = &[
     (
         code::NEW_ORDER_REJECTED,
         "order refused: insufficient balance (\"Account has insufficient balance for \
-         requested action.\"), post-only would take, FOK cannot fill, \"Duplicate order sent.\", \
-         a kill switch (\"Market is closed: ...\", \"Order type not supported for this \
-         symbol: ...\", \"Withdrawals are disabled.\")",
+         requested action.\"), post-only would take, \"Duplicate order sent.\", a kill switch \
+         (\"Market is closed: ...\", \"Order type not supported for this symbol: ...\", \
+         \"Withdrawals are disabled.\")",
     ),
     (
         code::CANCEL_REJECTED,

@@ -25,6 +25,15 @@ pub enum InvariantViolation {
 }
 
 impl AccountState {
+    /// User balances (account, asset) with a negative available or held part: 0 unless an
+    /// invariant broke. O(balances); the shell samples it on a slow timer for a gauge.
+    pub fn negative_user_balances(&self) -> usize {
+        let negative = |balance: &super::Balance| balance.available < 0 || balance.held < 0;
+        self.balances()
+            .filter(|(owner, _, balance)| matches!(owner, Owner::User(_)) && negative(balance))
+            .count()
+    }
+
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let mut sums: BTreeMap<AssetCode, i128> = BTreeMap::new();
         let mut user_held: BTreeMap<(AccountId, AssetCode), i128> = BTreeMap::new();
@@ -94,5 +103,38 @@ impl AccountState {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::account::{BalanceRow, RestoredState};
+
+    fn row(owner: Owner, available: i128, held: i128) -> BalanceRow {
+        BalanceRow { owner, asset: AssetCode::new("USDT").unwrap(), available, held }
+    }
+
+    #[test]
+    fn a_negative_balance_read_back_is_counted() {
+        let (alice, bob) = (AccountId(1), AccountId(2));
+        let balances = vec![
+            row(Owner::User(alice), -5, 0),
+            row(Owner::User(bob), 10, -1),
+            row(Owner::User(AccountId(3)), 7, 0),
+        ];
+        let restored = RestoredState {
+            accounts: vec![alice, bob, AccountId(3)],
+            balances,
+            ..RestoredState::default()
+        };
+        let state = AccountState::restore(0, BTreeMap::new(), restored);
+        assert_eq!(state.negative_user_balances(), 2);
+        assert!(matches!(
+            state.check_invariants(),
+            Err(InvariantViolation::NegativeBalance { .. })
+        ));
     }
 }

@@ -58,6 +58,7 @@ pub use orders::{
 };
 pub use outcome::{TakerFill, order_after_own_events};
 pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
+pub use settle::Applied;
 pub use state::{
     AccountState, RestoredState, SHARD_COUNT_MAX, SUPPLY_MAX, shard_of, shard_supply_max,
 };

@@ -31,20 +31,29 @@ use crate::model::{
     OrderQuantity, Side, SymbolCode, TradeExecuted,
 };
 
+/// What one delivery did: events applied, and redelivered ones skipped by the watermark
+/// (the idempotent-dedup hits the operations metrics count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub fresh: usize,
+    pub duplicates: usize,
+}
+
 impl AccountState {
     /// Applies `symbol`'s events in sequence. Idempotent: redelivered events are skipped.
     pub fn apply_book_events(
         &mut self,
         symbol: SymbolCode,
         events: &[BookEvent],
-    ) -> Result<(), ApplyError> {
+    ) -> Result<Applied, ApplyError> {
         let market = *self.markets.get(&symbol).ok_or(ApplyError::UnknownSymbol(symbol))?;
         let watermark = self.watermark(symbol);
         let fresh_from =
             events.iter().position(|event| event.seq > watermark).unwrap_or(events.len());
         let fresh = &events[fresh_from..];
+        let applied = Applied { fresh: fresh.len(), duplicates: fresh_from };
         if fresh.is_empty() {
-            return Ok(());
+            return Ok(applied);
         }
         let mut expected = watermark + 1;
         for event in fresh {
@@ -59,7 +68,7 @@ impl AccountState {
         }
         self.watermarks.insert(symbol, expected - 1);
         self.changed_watermarks.insert(symbol);
-        Ok(())
+        Ok(applied)
     }
 
     /// Every own order an event names must be known here and not yet closed.

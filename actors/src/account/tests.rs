@@ -506,7 +506,7 @@ fn whole_balance_market_orders_stop_at_the_spend_limit(
 
 #[rstest]
 #[case::ioc_remainder_expires(TimeInForce::Ioc, OrderStatus::Expired)]
-#[case::fok_is_rejected(TimeInForce::Fok, OrderStatus::Rejected)]
+#[case::fok_that_cannot_fill_expires(TimeInForce::Fok, OrderStatus::Expired)]
 fn unfilled_takers_release_their_hold(#[case] tif: TimeInForce, #[case] status: OrderStatus) {
     let mut harness = Harness::new();
     harness.place(limit(BOB, Side::Sell, 10_000, 5));
@@ -592,7 +592,8 @@ fn redelivered_events_are_skipped() {
     harness.state.drain_changes();
     let balances: Vec<_> = harness.state.balances().collect();
     let log = harness.log.clone();
-    harness.state.apply_book_events(symbol(), &log).unwrap();
+    let again = harness.state.apply_book_events(symbol(), &log).unwrap();
+    assert_eq!(again, Applied { fresh: 0, duplicates: log.len() });
     harness.state.apply_book_events(symbol(), &log[2..4]).unwrap();
     assert_eq!(harness.state.balances().collect::<Vec<_>>(), balances);
     assert!(harness.state.drain_changes().is_empty());

@@ -4,7 +4,8 @@
 //! Ordering: price-time priority. A taker sweeps the best opposite level first, each level in
 //! arrival order, and every trade is at the resting order's price. A market order stops at the
 //! price band; a post-only order that would take is refused, never repriced; fill-or-kill is
-//! all or nothing; self-trade prevention follows the taker's mode.
+//! all or nothing (one that cannot fill completely is accepted and expires untouched, as on
+//! Binance); self-trade prevention follows the taker's mode.
 //!
 //! Costs: best bid/ask O(1); cancel O(1) (direct-mapped id lookup + intrusive unlink); insert
 //! O(1) (a price-indexed ladder: a new level sets three bits); an amend that moves an order

@@ -43,6 +43,12 @@ impl MatchingEngine {
         }
         self.sequencer.emit(events, EventKind::Accepted(accepted(order)));
         let mut taker = Taker::for_order(order);
+        if order.time_in_force == TimeInForce::Fok && !self.can_fill_completely(&taker, band) {
+            // As Binance: a fill-or-kill that cannot fill completely is accepted and expires
+            // at once untouched (status EXPIRED, queryable like any ended order), not refused.
+            self.sequencer.emit(events, taker.expired(ExpireReason::ImmediateOrCancel));
+            return Ok(());
+        }
         let stop = self.sweep(&mut taker, band, events);
         let remainder =
             if order.order_type == OrderType::Market || order.time_in_force != TimeInForce::Gtc {
@@ -137,11 +143,6 @@ impl MatchingEngine {
             && self.would_cross(order.side, price)
         {
             return Err(RejectReason::PostOnlyWouldTake);
-        }
-        if order.time_in_force == TimeInForce::Fok
-            && !self.can_fill_completely(&Taker::for_order(order), band)
-        {
-            return Err(RejectReason::FokCannotFill);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use rstest::rstest;
 
-use super::{BookCapacity, BookLimits, EngineOutput, MatchingEngine};
+use super::{BookCapacity, BookLimits, BookSnapshot, EngineOutput, MatchingEngine};
 use crate::model::{
     AccountId, AmendOrder, BookCommand, BookInput, CancelAccountOrders, CancelOrder, CancelOrders,
     CancelReason, ClientOrderId, EventKind, ExpireReason, FeeRate, LevelChanged, MarketTerms,
@@ -224,7 +224,7 @@ fn fok_fills_across_levels_when_it_can() {
 #[case::own_order_blocks_with_expire_taker(SelfTradePrevention::ExpireTaker, 5)]
 #[case::own_order_blocks_with_expire_both(SelfTradePrevention::ExpireBoth, 5)]
 #[case::own_order_not_counted_with_expire_maker(SelfTradePrevention::ExpireMaker, 5)]
-fn fok_that_cannot_fill_is_refused_and_changes_nothing(
+fn fok_that_cannot_fill_expires_and_changes_nothing(
     #[case] stp: SelfTradePrevention,
     #[case] qty: u64,
 ) {
@@ -237,11 +237,11 @@ fn fok_that_cannot_fill_is_refused_and_changes_nothing(
         self_trade_prevention: stp,
         ..book.limit_order(ALICE, Side::Buy, 101, qty)
     };
-    assert_refused_without_change(&mut book, taker, RejectReason::FokCannotFill);
+    assert_fok_expired_without_change(&mut book, taker);
 }
 
 #[test]
-fn fok_beyond_its_limit_price_is_refused() {
+fn fok_beyond_its_limit_price_expires() {
     let mut book = Book::new();
     book.rest(BOB, Side::Sell, 100, 2);
     book.rest(BOB, Side::Sell, 102, 9);
@@ -249,7 +249,7 @@ fn fok_beyond_its_limit_price_is_refused() {
         time_in_force: TimeInForce::Fok,
         ..book.limit_order(ALICE, Side::Buy, 101, 3)
     };
-    assert_refused_without_change(&mut book, taker, RejectReason::FokCannotFill);
+    assert_fok_expired_without_change(&mut book, taker);
 }
 
 #[test]
@@ -446,32 +446,23 @@ fn spend_limit_of_the_wrong_asset_is_refused(#[case] side: Side, #[case] limit: 
 }
 
 /// Fill-or-kill for 5: 3 @ 100 and 2 @ 101 cost 502 (buy); a sell needs a limit of 5 lots.
+/// `fills` false: it cannot fill completely, so it expires untouched.
 #[rstest]
 #[case::limit_buy_cap_short_by_one(
     OrderType::Limit,
     Side::Buy,
     SpendLimit::Quote(Notional(501)),
-    Err(RejectReason::FokCannotFill)
+    false
 )]
-#[case::limit_buy_cap_exact(OrderType::Limit, Side::Buy, SpendLimit::Quote(Notional(502)), Ok(()))]
-#[case::market_buy_cap_short(
-    OrderType::Market,
-    Side::Buy,
-    SpendLimit::Quote(Notional(400)),
-    Err(RejectReason::FokCannotFill)
-)]
-#[case::market_sell_cap_short(
-    OrderType::Market,
-    Side::Sell,
-    SpendLimit::Base(Qty(4)),
-    Err(RejectReason::FokCannotFill)
-)]
-#[case::market_sell_cap_exact(OrderType::Market, Side::Sell, SpendLimit::Base(Qty(5)), Ok(()))]
+#[case::limit_buy_cap_exact(OrderType::Limit, Side::Buy, SpendLimit::Quote(Notional(502)), true)]
+#[case::market_buy_cap_short(OrderType::Market, Side::Buy, SpendLimit::Quote(Notional(400)), false)]
+#[case::market_sell_cap_short(OrderType::Market, Side::Sell, SpendLimit::Base(Qty(4)), false)]
+#[case::market_sell_cap_exact(OrderType::Market, Side::Sell, SpendLimit::Base(Qty(5)), true)]
 fn fok_counts_the_spend_limit(
     #[case] order_type: OrderType,
     #[case] side: Side,
     #[case] limit: SpendLimit,
-    #[case] expected: Result<(), RejectReason>,
+    #[case] fills: bool,
 ) {
     let mut book = book_for_spend_limit(side);
     let price = match (order_type, side) {
@@ -487,13 +478,12 @@ fn fok_counts_the_spend_limit(
         spend_limit: Some(limit),
         ..book.order(ALICE, side)
     };
-    match expected {
-        Err(reason) => assert_refused_without_change(&mut book, order, reason),
-        Ok(()) => {
-            let (result, events) = book.place(order);
-            assert_eq!(result, Ok(()));
-            assert_eq!(trades(&events).iter().map(|trade| trade.2).sum::<u64>(), 5);
-        }
+    if fills {
+        let (result, events) = book.place(order);
+        assert_eq!(result, Ok(()));
+        assert_eq!(trades(&events).iter().map(|trade| trade.2).sum::<u64>(), 5);
+    } else {
+        assert_fok_expired_without_change(&mut book, order);
     }
 }
 
@@ -507,7 +497,7 @@ fn market_fok_by_base_is_all_or_nothing() {
         quantity: OrderQuantity::Base(Qty(4)),
         ..book.order(ALICE, Side::Buy)
     };
-    assert_refused_without_change(&mut book, order, RejectReason::FokCannotFill);
+    assert_fok_expired_without_change(&mut book, order);
     let fills =
         PlaceOrder { quantity: OrderQuantity::Base(Qty(3)), ..book.order(ALICE, Side::Buy) };
     let fills =
@@ -738,9 +728,30 @@ fn assert_refused_without_change(book: &mut Book, order: PlaceOrder, reason: Rej
         matches!(events.as_slice(), [EventKind::Rejected(rejected)] if rejected.reason == reason
         && rejected.order_id == order.order_id)
     );
+    assert_only_events_changed(book, &before, 1);
+}
+
+/// A fill-or-kill that cannot fill completely is accepted and expires at once with its whole
+/// quantity (as Binance: EXPIRED, not refused), and the book is as it was.
+fn assert_fok_expired_without_change(book: &mut Book, order: PlaceOrder) {
+    let before = book.engine.snapshot();
+    let (result, events) = book.place(order);
+    assert_eq!(result, Ok(()));
+    let OrderQuantity::Base(qty) = order.quantity else { unreachable!("FOK is by base quantity") };
+    assert!(
+        matches!(events.as_slice(), [EventKind::Accepted(accepted), EventKind::Expired(expired)]
+            if accepted.order_id == order.order_id && expired.order_id == order.order_id
+            && expired.expired_qty == qty && expired.reason == ExpireReason::ImmediateOrCancel),
+        "{events:?}"
+    );
+    assert_only_events_changed(book, &before, 2);
+}
+
+/// Since `before`, the book emitted `events_emitted` events and changed nothing else.
+fn assert_only_events_changed(book: &Book, before: &BookSnapshot, events_emitted: u64) {
     let after = book.engine.snapshot();
     assert_eq!(after.orders, before.orders);
-    assert_eq!(after.last_event_seq, before.last_event_seq + 1);
+    assert_eq!(after.last_event_seq, before.last_event_seq + events_emitted);
     assert_eq!(
         (after.last_trade_id, after.reference_price),
         (before.last_trade_id, before.reference_price)

@@ -96,7 +96,8 @@ pub struct OrderCanceled {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExpireReason {
-    /// IOC or market remainder with nothing left to match at its price (Binance EXPIRED).
+    /// IOC or market remainder with nothing left to match at its price, or a FOK that could
+    /// not fill completely, whole (Binance EXPIRED).
     ImmediateOrCancel,
     /// The next crossable price was outside the price band (Binance EXPIRED).
     PriceBand,

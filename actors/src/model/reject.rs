@@ -28,6 +28,8 @@ pub enum RejectReason {
     QuoteAmountNotMultiple,
     #[error("Order would immediately match and take.")]
     PostOnlyWouldTake,
+    /// No longer produced: a FOK that cannot fill expires (`ExpireReason::ImmediateOrCancel`)
+    /// as on Binance. Kept in place because journals encode this enum by variant index.
     #[error("Order could not be filled completely (FOK) and was not placed.")]
     FokCannotFill,
     #[error("Unknown order sent.")]

@@ -1,7 +1,8 @@
 //! `Supervisor`: starts the books, watches their heartbeats, and replaces a book that failed
-//! (its actor is gone, e.g. a handler panicked or its journal refused a write) or stalled (no
-//! heartbeat for `stall_timeout`). The replacement takes a new journal epoch before it reads the
-//! journal, so a stalled instance that wakes up later is fenced and can never write again.
+//! (its actor is gone, e.g. a handler panicked or its journal refused a write) or stalled (it
+//! missed its last `book_missed_heartbeats_max` heartbeats). The replacement takes a new journal
+//! epoch before it reads the journal, so a stalled instance that wakes up later is fenced and
+//! can never write again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,23 +10,41 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::BookDirectory;
+use super::metrics::{ActorKind, count_restart, register_restarts};
+use super::{BookDirectory, Deadlines};
 use crate::book::BookLimits;
 use crate::book::actor::{BookPorts, BookSettings, BookStartError, StartedBook, SymbolBook};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SupervisorSettings {
     pub check_interval: Duration,
-    /// A book that has not beaten for this long is replaced.
+    /// An account shard that has not beaten for this long is replaced.
     pub stall_timeout: Duration,
+    /// How often every book beats (overrides each spec's `heartbeat_interval`).
+    pub book_heartbeat_interval: Duration,
+    /// A book that misses this many heartbeats in a row is replaced.
+    pub book_missed_heartbeats_max: u32,
+    /// How long an order may stay PENDING, CANCELING or LIQUIDATING before the account shard
+    /// re-drives it.
+    pub deadlines: Deadlines,
 }
 
 impl Default for SupervisorSettings {
     fn default() -> Self {
         SupervisorSettings {
-            check_interval: Duration::from_millis(100),
+            check_interval: Duration::from_millis(25),
             stall_timeout: Duration::from_secs(2),
+            book_heartbeat_interval: Duration::from_millis(1_000),
+            book_missed_heartbeats_max: 2,
+            deadlines: Deadlines::default(),
         }
+    }
+}
+
+impl SupervisorSettings {
+    /// How long a book may go without a heartbeat: the missed heartbeats.
+    pub fn book_stall_timeout(&self) -> Duration {
+        self.book_heartbeat_interval.saturating_mul(self.book_missed_heartbeats_max)
     }
 }
 
@@ -80,18 +99,24 @@ impl Supervisor {
     ) -> Result<Addr<Supervisor>, BookStartError> {
         let mut books = BTreeMap::new();
         for spec in specs {
-            let current = start_book(&spec, &ports).await?;
+            let current = start_book(&spec, &ports, settings.book_heartbeat_interval).await?;
             directory.set(&spec.symbol, current.address.clone());
             books.insert(spec.symbol.clone(), SupervisedBook { spec, current, restarting: false });
         }
+        register_restarts(ActorKind::Book);
         let supervisor =
             Supervisor { ports, directory, settings, books, restarts: BTreeMap::new() };
         Ok(supervisor.start())
     }
 
+    pub(super) fn book_heartbeats(&self) -> impl Iterator<Item = &super::Heartbeat> {
+        self.books.values().map(|book| book.current.heartbeat.as_ref())
+    }
+
     fn check(&mut self, ctx: &mut Context<Self>) {
         let now_ns = self.ports.clock.now_ns();
-        let stall_ns = u64::try_from(self.settings.stall_timeout.as_nanos()).unwrap_or(u64::MAX);
+        let stall_ns =
+            u64::try_from(self.settings.book_stall_timeout().as_nanos()).unwrap_or(u64::MAX);
         let mut due = Vec::new();
         for (symbol, book) in &self.books {
             if book.restarting {
@@ -117,7 +142,8 @@ impl Supervisor {
         book.restarting = true;
         tracing::warn!(%symbol, ?reason, epoch = book.current.epoch.0, "replacing book");
         let (spec, ports) = (book.spec.clone(), self.ports.clone());
-        let start = async move { start_book(&spec, &ports).await };
+        let heartbeat_interval = self.settings.book_heartbeat_interval;
+        let start = async move { start_book(&spec, &ports, heartbeat_interval).await };
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
             let Some(book) = supervisor.books.get_mut(&symbol) else { return };
             book.restarting = false;
@@ -127,6 +153,7 @@ impl Supervisor {
                     tracing::info!(%symbol, ?reason, epoch = started.epoch.0, "book replaced");
                     book.current = started;
                     *supervisor.restarts.entry(reason).or_default() += 1;
+                    count_restart(ActorKind::Book, reason);
                 }
                 // Retried on the next check.
                 Err(error) => tracing::error!(%symbol, %error, "book restart failed"),
@@ -135,10 +162,15 @@ impl Supervisor {
     }
 }
 
-async fn start_book(spec: &BookSpec, ports: &BookPorts) -> Result<StartedBook, BookStartError> {
+async fn start_book(
+    spec: &BookSpec,
+    ports: &BookPorts,
+    heartbeat_interval: Duration,
+) -> Result<StartedBook, BookStartError> {
     let arbiter = Arbiter::new();
     let symbol = &spec.symbol;
-    SymbolBook::start(symbol, spec.limits, spec.settings, ports.clone(), &arbiter.handle()).await
+    let settings = BookSettings { heartbeat_interval, ..spec.settings };
+    SymbolBook::start(symbol, spec.limits, settings, ports.clone(), &arbiter.handle()).await
 }
 
 impl Actor for Supervisor {
@@ -163,8 +195,9 @@ impl Handler<AddBook> for Supervisor {
             return Box::pin(actix::fut::ready(Ok(())));
         }
         let ports = self.ports.clone();
+        let heartbeat_interval = self.settings.book_heartbeat_interval;
         let start = async move {
-            let started = start_book(&spec, &ports).await;
+            let started = start_book(&spec, &ports, heartbeat_interval).await;
             (spec, started)
         };
         Box::pin(start.into_actor(self).map(|(spec, started), supervisor, _ctx| {

@@ -34,6 +34,11 @@ impl Heartbeat {
         self.handler_ns_max.fetch_max(handler_ns, Ordering::Relaxed);
     }
 
+    /// How far the actor got, as of its latest beat (leaves the slowest-handler window alone).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Relaxed)
+    }
+
     /// Reads the heartbeat and restarts the slowest-handler window.
     pub fn read(&self) -> HeartbeatReading {
         HeartbeatReading {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::metrics::{ActorKind, count_restart, register_restarts};
 use super::{Heartbeat, RestartReason, ShardDirectory, SupervisorSettings};
 use crate::account::MarketSpec;
 use crate::account::actor::{AccountShard, AddMarket, ShardPorts, ShardStartError};
@@ -42,6 +43,7 @@ async fn start_shard(
     shard_count: u16,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
+    settings: SupervisorSettings,
 ) -> Result<(Addr<AccountShard>, Arc<Heartbeat>), ShardStartError> {
     let arbiter = Arbiter::new();
     let heartbeat = Arc::new(Heartbeat::default());
@@ -52,6 +54,7 @@ async fn start_shard(
         ports,
         &arbiter.handle(),
         heartbeat.clone(),
+        settings,
     )
     .await?;
     Ok((address, heartbeat))
@@ -68,11 +71,12 @@ impl ShardSupervisor {
         let (mut shards, mut heartbeats) = (Vec::new(), Vec::new());
         for shard_index in 0..count {
             let (shard, heartbeat) =
-                start_shard(shard_index, count, markets.clone(), ports.clone()).await?;
+                start_shard(shard_index, count, markets.clone(), ports.clone(), settings).await?;
             shards.push(shard);
             heartbeats.push(heartbeat);
         }
         let directory = ShardDirectory::new(shards);
+        register_restarts(ActorKind::AccountShard);
         let supervisor = ShardSupervisor {
             markets,
             ports,
@@ -83,6 +87,10 @@ impl ShardSupervisor {
             restarts: BTreeMap::new(),
         };
         Ok((supervisor.start(), directory))
+    }
+
+    pub(super) fn shard_heartbeats(&self) -> impl Iterator<Item = &Heartbeat> {
+        self.heartbeats.iter().map(AsRef::as_ref)
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
@@ -110,7 +118,7 @@ impl ShardSupervisor {
         tracing::warn!(shard_index, ?reason, "replacing account shard");
         let (markets, ports) = (self.markets.clone(), self.ports.clone());
         let count = u16::try_from(self.restarting.len()).unwrap_or(u16::MAX);
-        let start = start_shard(shard_index, count, markets, ports);
+        let start = start_shard(shard_index, count, markets, ports, self.settings);
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
             supervisor.restarting[index] = false;
             match started {
@@ -122,6 +130,7 @@ impl ShardSupervisor {
                     supervisor.directory.set(index, address);
                     supervisor.heartbeats[index] = heartbeat;
                     *supervisor.restarts.entry(reason).or_default() += 1;
+                    count_restart(ActorKind::AccountShard, reason);
                     tracing::info!(shard_index, ?reason, "account shard replaced");
                 }
                 // Retried on the next check.

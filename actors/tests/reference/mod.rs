@@ -314,6 +314,14 @@ impl ReferenceBook {
             self_trade_prevention: order.self_trade_prevention,
             reduce_only: order.reduce_only,
         }));
+        if order.time_in_force == TimeInForce::Fok {
+            // Try it for real on a copy of the book: all or nothing. Nothing: it expires whole.
+            let mut trial = self.clone();
+            if trial.sweep(&mut taker_of(order), band) != Stop::Filled {
+                self.expire_taker(&taker_of(order), ExpireReason::ImmediateOrCancel);
+                return Ok(());
+            }
+        }
         let rests =
             order.order_type != OrderType::Market && order.time_in_force == TimeInForce::Gtc;
         self.take_then_rest_or_expire(taker_of(order), band, rests);
@@ -321,7 +329,7 @@ impl ReferenceBook {
     }
 
     /// Every refusal, in the engine's documented order: shape, quantity, price, notional,
-    /// duplicate id, room to rest, post-only, fill-or-kill.
+    /// duplicate id, room to rest, post-only.
     fn check_place(
         &self,
         order: &PlaceOrder,
@@ -352,13 +360,6 @@ impl ReferenceBook {
             && self.would_take(order.side, price)
         {
             return Err(RejectReason::PostOnlyWouldTake);
-        }
-        if order.time_in_force == TimeInForce::Fok {
-            // Try it for real on a copy of the book: all or nothing.
-            let mut trial = self.clone();
-            if trial.sweep(&mut taker_of(order), band) != Stop::Filled {
-                return Err(RejectReason::FokCannotFill);
-            }
         }
         Ok(())
     }
@@ -400,6 +401,10 @@ impl ReferenceBook {
             Stop::Band => ExpireReason::PriceBand,
             Stop::SelfTrade => ExpireReason::SelfTradePrevention,
         };
+        self.expire_taker(&taker, reason);
+    }
+
+    fn expire_taker(&mut self, taker: &Taker, reason: ExpireReason) {
         let (expired_qty, remaining_quote) = match taker.remaining {
             OrderQuantity::Base(qty) => (qty, Notional::ZERO),
             OrderQuantity::Quote(amount) => (Qty::ZERO, amount),

@@ -70,6 +70,19 @@ impl AmqpBus {
     pub fn topology(&self) -> &Topology {
         &self.topology
     }
+
+    /// Whether the broker answers now: opens a connection and a channel within `limit` (the
+    /// relay's own link may be mid-reconnect, so its state would not say), then closes it.
+    pub async fn probe(&self, limit: std::time::Duration) -> Result<(), String> {
+        let opened = link::within(limit, link::Link::open(&self.url)).await;
+        match opened {
+            Ok(Ok(link)) => {
+                tokio::spawn(link.close());
+                Ok(())
+            }
+            Ok(Err(error)) | Err(error) => Err(error.to_string()),
+        }
+    }
 }
 
 impl EventBus for AmqpBus {

@@ -7,7 +7,8 @@
 //! the committer journals it in one transaction, then the forwarder sends its new orders to
 //! their books and answers the callers (see `pipeline.rs`). Book events arrive from the bus,
 //! are applied idempotently by watermark, and join the next batch; on a gap the shard reads
-//! the missing events from the journal.
+//! the missing events from the journal. Orders left PENDING or CANCELING past their deadline
+//! are re-driven from the book's truth (`deadlines.rs`).
 //!
 //! Start: takes a new epoch for its journal stream (fencing an older instance), loads its rows,
 //! catches up every symbol from the book journal, and abandons the PENDING orders no book
@@ -15,6 +16,7 @@
 //! Shards are restarted with their process: a shard replaced inside a running process could
 //! race its predecessor's in-flight forwards, so that is not done.
 
+mod deadlines;
 #[cfg(feature = "fault-injection")]
 mod liveness;
 mod markets;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
+pub use deadlines::{GetTransientCounts, REQUEST_CANCELS_MAX, RequestCancels};
 #[cfg(feature = "fault-injection")]
 pub use liveness::PoisonShard;
 pub use markets::AddMarket;
@@ -35,6 +38,7 @@ pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
 };
+pub use pipeline::FORWARD_RETRY_FOR;
 pub use queries::{GetKnownOrders, GetOrdersById, ORDERS_BY_ID_MAX};
 
 use self::pipeline::{
@@ -49,7 +53,7 @@ use crate::model::{BookEvent, SymbolCode};
 use crate::ports::{
     Clock, Epoch, EventBatch, EventBus, Journal, JournalError, UserFeed, shard_stream,
 };
-use crate::supervisor::{BookDirectory, Heartbeat};
+use crate::supervisor::{BookDirectory, Deadlines, Heartbeat, SupervisorSettings, TransientOrders};
 
 /// Events read from the journal per catch-up query.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
@@ -93,6 +97,15 @@ pub struct AccountShard {
     symbols: Vec<SymbolCode>,
     /// Beaten by a timer on the shard's own arbiter; the shard supervisor reads it.
     heartbeat: Arc<Heartbeat>,
+    metrics: ShardMetrics,
+    /// Orders in PENDING or CANCELING, re-driven past their deadline (`deadlines.rs`).
+    transient: TransientOrders,
+    deadlines: Deadlines,
+    check_interval: std::time::Duration,
+    /// Symbols with a re-drive under way (one at a time per symbol).
+    redriving: BTreeSet<SymbolCode>,
+    /// The new orders of the job being committed; their PENDING clock starts at its commit.
+    committing_orders: Vec<(crate::model::OrderId, SymbolCode)>,
 }
 
 impl std::fmt::Debug for AccountShard {
@@ -133,6 +146,7 @@ impl AccountShard {
         ports: ShardPorts,
         arbiter: &ArbiterHandle,
         heartbeat: Arc<Heartbeat>,
+        settings: SupervisorSettings,
     ) -> Result<Addr<AccountShard>, ShardStartError> {
         let epoch = ports.journal.acquire_epoch(shard_stream(shard_index)).await?;
         let recent = u32::try_from(RECENT_CLOSED_ORDERS_PER_ACCOUNT).unwrap_or(u32::MAX);
@@ -160,6 +174,8 @@ impl AccountShard {
             ports.journal.commit_shard_changes(shard_index, epoch, changes).await?;
         }
         tracing::info!(shard_index, epoch = epoch.0, abandoned = pending.len(), "shard started");
+        // Alive from now: its supervisor may look before the actor's `started` has run.
+        heartbeat.beat(ports.clock.now_ns(), 0, 0);
         let shard = AccountShard {
             state,
             shard_index,
@@ -171,6 +187,12 @@ impl AccountShard {
             catching_up: BTreeSet::new(),
             symbols,
             heartbeat,
+            metrics: ShardMetrics::new(shard_index),
+            transient: TransientOrders::new(deadlines::TRANSIENT_ORDERS_MAX),
+            deadlines: settings.deadlines,
+            check_interval: settings.check_interval,
+            redriving: BTreeSet::new(),
+            committing_orders: Vec::new(),
         };
         // On its own arbiter: a panicking handler takes down this shard's thread only, and
         // the shard supervisor sees the address disconnected and starts a replacement.
@@ -179,6 +201,9 @@ impl AccountShard {
             let mut events = events;
             tokio::spawn(async move {
                 while let Some(batch) = events.recv().await {
+                    if crate::faults::dropping_book_events(shard_index) {
+                        continue;
+                    }
                     if address.send(BookEvents(batch)).await.is_err() {
                         return;
                     }
@@ -212,6 +237,7 @@ impl AccountShard {
         }
         let Some(jobs) = self.jobs.clone() else { unreachable!("pipeline starts with the actor") };
         self.committing = true;
+        self.committing_orders = deferred.iter().flat_map(Deferred::forwarded_orders).collect();
         if let Err(error) = jobs.try_send(ShardJob { changes, deferred }) {
             // Only one job is ever in flight, so the channel is never full: it is closed.
             tracing::error!(shard = self.shard_index, %error, "shard pipeline gone; stopping");
@@ -221,8 +247,15 @@ impl AccountShard {
 
     fn apply_events(&mut self, symbol: SymbolCode, events: &[BookEvent], ctx: &mut Context<Self>) {
         match self.state.apply_book_events(symbol, events) {
-            Ok(()) => self.drain_if_idle(ctx),
-            Err(ApplyError::Gap { .. }) => self.start_catch_up(symbol, ctx),
+            Ok(applied) => {
+                let duplicates = u64::try_from(applied.duplicates).unwrap_or(u64::MAX);
+                self.metrics.duplicates.increment(duplicates);
+                self.drain_if_idle(ctx);
+            }
+            Err(ApplyError::Gap { .. }) => {
+                self.metrics.gaps.increment(1);
+                self.start_catch_up(symbol, ctx);
+            }
             Err(error) => {
                 // A bug or a foreign journal: stop rather than settle money wrongly.
                 tracing::error!(shard = self.shard_index, %error, "book events refused; stopping");
@@ -255,6 +288,32 @@ impl AccountShard {
 
 /// How often a shard beats: well inside the supervisor's stall timeout.
 const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often the shard counts negative user balances (a scan of every balance it holds).
+const NEGATIVE_SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// User balances with a negative part, by `shard` (0 unless an invariant broke, e.g. a row
+/// edited in the database and read back on restore).
+pub const NEGATIVE_BALANCES: &str = "exchange_negative_balances";
+/// Book events delivered again and dropped by the shard's watermark (idempotent-dedup hits).
+pub const SETTLEMENT_DUPLICATES: &str = "exchange_settlement_duplicate_events_total";
+/// Deliveries with a gap, answered by reading the missing events from the journal (retries).
+pub const SETTLEMENT_GAPS: &str = "exchange_settlement_gaps_total";
+
+/// The shard's counters, by `shard` (bounded: at most `SHARD_COUNT_MAX` shards).
+#[derive(Clone, Debug)]
+struct ShardMetrics {
+    duplicates: metrics::Counter,
+    gaps: metrics::Counter,
+}
+
+impl ShardMetrics {
+    fn new(shard_index: u16) -> ShardMetrics {
+        let shard = shard_index.to_string();
+        ShardMetrics {
+            duplicates: metrics::counter!(SETTLEMENT_DUPLICATES, "shard" => shard.clone()),
+            gaps: metrics::counter!(SETTLEMENT_GAPS, "shard" => shard),
+        }
+    }
+}
 
 impl Actor for AccountShard {
     type Context = Context<Self>;
@@ -274,6 +333,14 @@ impl Actor for AccountShard {
         self.jobs = Some(spawn_pipeline(ports));
         self.beat();
         ctx.run_interval(HEARTBEAT_INTERVAL, |shard, _ctx| shard.beat());
+        let negative = metrics::gauge!(NEGATIVE_BALANCES, "shard" => self.shard_index.to_string());
+        let scan = move |shard: &mut AccountShard| {
+            // Exact: a count of balances, far below 2^53.
+            negative.set(shard.state.negative_user_balances() as f64);
+        };
+        scan(self);
+        ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
+        ctx.run_interval(self.check_interval, |shard, ctx| shard.check_deadlines(ctx));
     }
 }
 
@@ -299,8 +366,12 @@ impl Handler<JobCommitted> for AccountShard {
 
     fn handle(&mut self, committed: JobCommitted, ctx: &mut Self::Context) {
         self.committing = false;
+        let forwarded = std::mem::take(&mut self.committing_orders);
         match committed.result {
-            Ok(()) => self.drain_if_idle(ctx),
+            Ok(()) => {
+                self.track_forwarded(forwarded);
+                self.drain_if_idle(ctx);
+            }
             Err(detail) => {
                 // Memory is ahead of the journal now: only a rebuild from the journal is right.
                 tracing::error!(shard = self.shard_index, %detail, "stopping: journal failed");

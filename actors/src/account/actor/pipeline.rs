@@ -24,7 +24,7 @@ use crate::ports::{Clock, Epoch, Journal, UserFeed};
 use crate::supervisor::BookDirectory;
 
 /// How long a forward is retried while its book is being replaced.
-const FORWARD_RETRY_FOR: Duration = Duration::from_secs(3);
+pub const FORWARD_RETRY_FOR: Duration = Duration::from_secs(3);
 const FORWARD_RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 /// Orders per message to a book (its `batch_commands_max` refuses larger ones).
@@ -43,6 +43,20 @@ pub(super) enum Deferred {
     Unit(oneshot::Sender<Result<(), ShardError>>),
     Balance(oneshot::Sender<Result<Balance, ShardError>>, Balance),
     Place(oneshot::Sender<Vec<Result<PlacedOrder, ShardError>>>, Vec<PlaceSlot>),
+}
+
+impl Deferred {
+    /// The orders this caller's batch forwards to books.
+    pub fn forwarded_orders(&self) -> impl Iterator<Item = (OrderId, SymbolCode)> + '_ {
+        let slots = match self {
+            Deferred::Place(_, slots) => slots.as_slice(),
+            Deferred::Unit(_) | Deferred::Balance(..) => &[],
+        };
+        slots.iter().filter_map(|slot| match slot {
+            PlaceSlot::Forward { symbol, command, .. } => Some((command.order_id, *symbol)),
+            PlaceSlot::Refused(_) => None,
+        })
+    }
 }
 
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //! Both lanes together hold at most `queued_max` commands; past that a message is refused.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -16,6 +17,15 @@ pub(super) type ReplySender = oneshot::Sender<Result<Vec<CommandOutcome>, BookEr
 pub(super) struct Queued {
     pub commands: Vec<BookCommand>,
     pub reply: ReplySender,
+    /// When the book took the message: its latency metrics start here.
+    pub arrived_at: Instant,
+}
+
+impl Queued {
+    /// A message the cancel lane takes.
+    pub fn is_cancel(&self) -> bool {
+        !self.commands.is_empty() && self.commands.iter().all(is_cancel)
+    }
 }
 
 #[derive(Debug)]
@@ -45,7 +55,7 @@ impl Lanes {
             return Err(message);
         }
         self.queued += message.commands.len();
-        if !message.commands.is_empty() && message.commands.iter().all(is_cancel) {
+        if message.is_cancel() {
             self.cancels.push_back(message);
         } else {
             self.others.push_back(message);
@@ -97,7 +107,7 @@ mod tests {
     use crate::model::{AccountId, CancelOrder, OrderId, Price};
 
     fn queued(commands: Vec<BookCommand>) -> Queued {
-        Queued { commands, reply: oneshot::channel().0 }
+        Queued { commands, reply: oneshot::channel().0, arrived_at: Instant::now() }
     }
 
     fn cancel(id: u64) -> BookCommand {

@@ -5,7 +5,9 @@ use actix::Message;
 use crate::model::{BookCommand, BookEvent, OrderId, RejectReason};
 
 /// Commands for the book, applied in order, answered once they are journaled. A message holding
-/// only cancels goes through the priority lane, ahead of every queued new order or amend.
+/// only cancels goes through the priority lane, ahead of every queued new order or amend. An
+/// empty message is a barrier: it is answered once everything the book received before it is
+/// journaled.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Vec<CommandOutcome>, BookError>")]
 pub struct SubmitCommands(pub Vec<BookCommand>);

@@ -17,6 +17,7 @@
 
 mod lanes;
 mod messages;
+mod metrics;
 mod recovery;
 mod writer;
 
@@ -29,10 +30,14 @@ use tokio::sync::{mpsc, oneshot};
 pub use messages::{
     BookError, BookView, CommandOutcome, GetBookView, GetDepth, GetTerms, SubmitCommands,
 };
+pub use metrics::{
+    COMMANDS, COMMIT_LATENCY, MATCHING_LATENCY, OPEN_ORDERS, QUEUE_DEPTH, REJECTS, TRADES,
+};
 pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
 
 use self::lanes::{Lanes, Queued};
-use self::writer::{WriteJob, WriterFailed, WriterPorts, spawn_writer};
+use self::metrics::BookMetrics;
+use self::writer::{WaitingReply, WriteJob, WriterFailed, WriterPorts, spawn_writer};
 use crate::book::{BookLimits, EngineOutput, MatchingEngine};
 use crate::model::BookInput;
 use crate::ports::{BookBatch, Clock, Epoch, EventBus, Journal, StoredBookSnapshot, book_stream};
@@ -47,6 +52,9 @@ pub struct BookSettings {
     pub mailbox_capacity: usize,
     /// A snapshot is journaled once this many events have passed since the last one.
     pub snapshot_every_events: u64,
+    /// How often an idle book still reports it is alive; its supervisor replaces a book that
+    /// misses a few of these.
+    pub heartbeat_interval: std::time::Duration,
 }
 
 impl Default for BookSettings {
@@ -57,6 +65,7 @@ impl Default for BookSettings {
             writer_jobs_max: 4,
             mailbox_capacity: 4096,
             snapshot_every_events: 200_000,
+            heartbeat_interval: std::time::Duration::from_millis(100),
         }
     }
 }
@@ -93,6 +102,7 @@ pub struct SymbolBook {
     out: EngineOutput,
     last_snapshot_event_seq: u64,
     heartbeat: Arc<Heartbeat>,
+    metrics: BookMetrics,
 }
 
 impl std::fmt::Debug for SymbolBook {
@@ -129,6 +139,8 @@ impl SymbolBook {
             ports.journal.acquire_epoch(book_stream(symbol)).await.map_err(RecoveryError::from)?;
         let (engine, recovery) = recover_engine(ports.journal.as_ref(), symbol, limits).await?;
         let heartbeat = Arc::new(Heartbeat::default());
+        // Alive from now: its supervisor may look before the actor's `started` has run.
+        heartbeat.beat(ports.clock.now_ns(), engine.last_event_seq(), 0);
         let book = SymbolBook {
             symbol: symbol.into(),
             last_snapshot_event_seq: engine.last_event_seq(),
@@ -141,6 +153,7 @@ impl SymbolBook {
             flush_scheduled: false,
             out: EngineOutput::with_capacity(1024),
             heartbeat: heartbeat.clone(),
+            metrics: BookMetrics::new(symbol),
         };
         let mailbox_capacity = settings.mailbox_capacity;
         let address = SymbolBook::start_in_arbiter(arbiter, move |ctx| {
@@ -182,7 +195,9 @@ impl SymbolBook {
         let mut events = Vec::new();
         let mut replies = Vec::with_capacity(messages.len());
         for queued in messages {
-            let mut outcomes = Vec::with_capacity(queued.commands.len());
+            let cancel = queued.is_cancel();
+            let commands = queued.commands.len();
+            let mut outcomes = Vec::with_capacity(commands);
             for command in queued.commands {
                 let input_seq = self.engine.last_input_seq() + 1;
                 let input = BookInput { input_seq, ts_ns, command };
@@ -197,8 +212,12 @@ impl SymbolBook {
                 });
                 inputs.push(input);
             }
-            replies.push((queued.reply, outcomes));
+            let rejected = outcomes.iter().filter(|outcome| outcome.result.is_err()).count();
+            self.metrics.matched(queued.arrived_at, commands, rejected);
+            let arrived_at = queued.arrived_at;
+            replies.push(WaitingReply { reply: queued.reply, outcomes, arrived_at, cancel });
         }
+        self.metrics.emitted(&events);
         let snapshot = self.snapshot_if_due();
         let batch = BookBatch {
             symbol: self.symbol.to_string(),
@@ -249,11 +268,9 @@ impl SymbolBook {
     fn beat(&self) {
         let now_ns = self.ports.clock.now_ns();
         self.heartbeat.beat(now_ns, self.engine.last_event_seq(), self.lanes.queued());
+        self.metrics.beat(self.lanes.queued(), self.engine.open_order_count());
     }
 }
-
-/// How often an idle book still reports it is alive.
-const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Actor for SymbolBook {
     type Context = Context<Self>;
@@ -264,10 +281,11 @@ impl Actor for SymbolBook {
             bus: self.ports.bus.clone(),
             symbol: self.symbol.clone(),
             on_failure: ctx.address().recipient(),
+            metrics: self.metrics.clone(),
         };
         self.writer = Some(spawn_writer(ports, self.settings.writer_jobs_max));
         self.beat();
-        ctx.run_interval(HEARTBEAT_INTERVAL, |book, _ctx| book.beat());
+        ctx.run_interval(self.settings.heartbeat_interval, |book, _ctx| book.beat());
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
@@ -305,7 +323,8 @@ impl Handler<SubmitCommands> for SymbolBook {
             })));
         }
         let (reply, answer) = oneshot::channel();
-        if self.lanes.push(Queued { commands: message.0, reply }).is_err() {
+        let queued = Queued { commands: message.0, reply, arrived_at: Instant::now() };
+        if self.lanes.push(queued).is_err() {
             let overloaded = BookError::Overloaded {
                 symbol: self.symbol.to_string(),
                 queued: self.lanes.queued(),
@@ -370,5 +389,22 @@ impl Handler<PoisonBook> for SymbolBook {
 
     fn handle(&mut self, _poison: PoisonBook, _ctx: &mut Self::Context) {
         panic!("poisoned command for book {}", self.symbol);
+    }
+}
+
+/// Test-only fault: the book's thread blocks for the given time, as a handler stuck on a lock
+/// or a long loop would; it beats no heartbeat meanwhile and takes no message.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StallBook(pub std::time::Duration);
+
+#[cfg(feature = "fault-injection")]
+impl Handler<StallBook> for SymbolBook {
+    type Result = ();
+
+    fn handle(&mut self, StallBook(stall): StallBook, _ctx: &mut Self::Context) {
+        tracing::warn!(symbol = %self.symbol, ?stall, "fault injected: book stalls");
+        std::thread::sleep(stall);
     }
 }

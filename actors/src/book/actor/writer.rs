@@ -8,12 +8,14 @@
 //! stop; the supervisor rebuilds it from the journal.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::{Message, Recipient};
 use tokio::sync::mpsc;
 
 use super::lanes::ReplySender;
 use super::messages::{BookError, CommandOutcome};
+use super::metrics::BookMetrics;
 use crate::ports::{BookBatch, EventBatch, EventBus, Journal};
 
 /// Batches merged into one transaction at most.
@@ -23,7 +25,16 @@ const MERGED_BATCHES_MAX: usize = 16;
 #[derive(Debug)]
 pub(super) struct WriteJob {
     pub batch: BookBatch,
-    pub replies: Vec<(ReplySender, Vec<CommandOutcome>)>,
+    pub replies: Vec<WaitingReply>,
+}
+
+/// A caller's answer, sent once the batch is durable.
+#[derive(Debug)]
+pub(super) struct WaitingReply {
+    pub reply: ReplySender,
+    pub outcomes: Vec<CommandOutcome>,
+    pub arrived_at: Instant,
+    pub cancel: bool,
 }
 
 /// Sent to the book when its journal refused or failed a write.
@@ -38,6 +49,7 @@ pub(super) struct WriterPorts {
     pub bus: Arc<dyn EventBus>,
     pub symbol: Arc<str>,
     pub on_failure: Recipient<WriterFailed>,
+    pub metrics: BookMetrics,
 }
 
 /// Starts the writer on the current runtime; jobs wait in a channel of `jobs_max`.
@@ -56,8 +68,22 @@ async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let batches = group.iter().map(|job| job.batch.clone()).collect();
-        match ports.journal.append_book_batches(batches).await {
+        // A batch without inputs (only barrier messages) has nothing to journal; it is still
+        // answered in order, after every batch before it.
+        let batches: Vec<_> = group
+            .iter()
+            .filter(|job| !job.batch.inputs.is_empty())
+            .map(|job| job.batch.clone())
+            .collect();
+        if let Some(delay) = crate::faults::book_journal_delay() {
+            tokio::time::sleep(delay).await;
+        }
+        let appended = if batches.is_empty() {
+            Ok(())
+        } else {
+            ports.journal.append_book_batches(batches).await
+        };
+        match appended {
             Ok(()) => group.into_iter().for_each(|job| confirm(&ports, job)),
             Err(error) => {
                 let detail = error.to_string();
@@ -81,18 +107,19 @@ fn confirm(ports: &WriterPorts, job: WriteJob) {
         let events: Arc<[_]> = job.batch.events.into();
         ports.bus.publish(EventBatch { symbol: ports.symbol.clone(), events });
     }
-    for (reply, outcomes) in job.replies {
+    for waiting in job.replies {
+        ports.metrics.committed(waiting.arrived_at, waiting.cancel);
         // A caller that gave up waiting still has its commands applied and journaled.
-        let _caller_gone = reply.send(Ok(outcomes));
+        let _caller_gone = waiting.reply.send(Ok(waiting.outcomes));
     }
 }
 
 fn fail(symbol: &str, detail: &str, jobs: Vec<WriteJob>) {
     for job in jobs {
-        for (reply, _) in job.replies {
+        for waiting in job.replies {
             let error =
                 BookError::JournalFailed { symbol: symbol.to_owned(), detail: detail.to_owned() };
-            let _caller_gone = reply.send(Err(error));
+            let _caller_gone = waiting.reply.send(Err(error));
         }
     }
 }
