@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use crate::api::health::{Readiness, health, ready};
 use crate::api::metrics::{MetricsEndpoint, metrics_text};
 use crate::api::openapi::configure_reference;
+use crate::api::rate_limit::{RateLimitSettings, RateLimiter};
 use crate::api::{
     ApiCredential, ApiState, DeadManSwitch, InMemoryApiKeys, MarketView, TradingCore,
     configure_admin, configure_internal_index, configure_market_data, configure_public,
@@ -26,6 +27,7 @@ use crate::api::{
 };
 use crate::config::Config;
 use crate::index::IndexService;
+use crate::control::{ReconcileSettings, Reconciler, SwitchBoard};
 use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
 use crate::ws::api::configure_ws_api;
@@ -47,6 +49,10 @@ pub struct HttpApp {
     dead_man: web::Data<Addr<DeadManSwitch>>,
     /// The index oracle's internal routes, when it runs.
     index: Option<web::Data<IndexService>>,
+    /// Reconciliation on demand (`GET /admin/reconcile`) and, once started, periodically.
+    reconciler: web::Data<Reconciler>,
+    /// The request-weight and order limits ([`limit_requests`](crate::api::rate_limit)).
+    rate_limiter: web::Data<RateLimiter>,
 }
 
 impl HttpApp {
@@ -65,15 +71,19 @@ impl HttpApp {
             keys: keys.clone(),
             clock,
         });
-        let core = web::Data::new(TradingCore::new(
-            system.shards.clone(),
-            system.directory.clone(),
-            config.assets.clone(),
-            keys,
-            system.store.clone(),
-            admin_token,
-            next_account_id(system).await?,
-        ));
+        let switches = SwitchBoard::load(system.store.clone()).await.context("loading switches")?;
+        let core = web::Data::new(
+            TradingCore::new(
+                system.shards.clone(),
+                system.directory.clone(),
+                config.assets.clone(),
+                keys,
+                system.store.clone(),
+                admin_token,
+                next_account_id(system).await?,
+            )
+            .with_controls(Arc::new(switches), system.market_data.clone()),
+        );
         let view = web::Data::new(MarketView {
             market_data: system.market_data.clone(),
             store: system.store.clone(),
@@ -86,6 +96,12 @@ impl HttpApp {
         let readiness =
             web::Data::new(Readiness::new(system.store.clone(), system.bus_probe.clone()));
         let dead_man = web::Data::new(DeadManSwitch::new(state.clone(), core.clone()).start());
+        let reconciler = web::Data::new(Reconciler::new(
+            system.store.clone(),
+            system.shards.clone(),
+            core.switches.clone(),
+            false,
+        ));
         Ok(HttpApp {
             state,
             core,
@@ -98,19 +114,41 @@ impl HttpApp {
             user_hub,
             dead_man,
             index: None,
+            reconciler,
+            rate_limiter: web::Data::new(RateLimiter::new(RateLimitSettings::default())),
         })
     }
 
-    /// Mounts the index oracle's internal routes over `index`.
-    pub fn with_index(mut self, index: IndexService) -> HttpApp {
+    /// Mounts the index oracle's internal routes over `index` (before serving).
+    pub fn set_index(&mut self, index: IndexService) {
         self.index = Some(web::Data::new(index));
-        self
+    }
+
+    /// Limits requests as `settings` say (before serving: workers share the limiter).
+    pub fn set_rate_limits(&mut self, settings: RateLimitSettings) {
+        self.rate_limiter = web::Data::new(RateLimiter::new(settings));
+    }
+
+    /// Reconciles every `settings.period_ms` from now on, pausing new orders on an anomaly
+    /// when `settings.auto_cancel_only`; call before serving (workers share this reconciler).
+    pub fn start_reconciliation(&mut self, settings: ReconcileSettings) {
+        let core = &self.core;
+        let reconciler = Reconciler::new(
+            core.store.clone(),
+            core.shards.clone(),
+            core.switches.clone(),
+            settings.auto_cancel_only,
+        );
+        self.reconciler = web::Data::new(reconciler);
+        let period = std::time::Duration::from_millis(settings.period_ms);
+        self.reconciler.clone().into_inner().spawn_periodic(period);
     }
 
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(self.core.clone())
+            .app_data(web::Data::from(self.core.switches.clone()))
             .app_data(self.metrics.clone())
             .app_data(self.readiness.clone())
             .app_data(self.listing.clone())
@@ -118,6 +156,8 @@ impl HttpApp {
             .app_data(self.stream_hub.clone())
             .app_data(self.user_hub.clone())
             .app_data(self.dead_man.clone())
+            .app_data(self.reconciler.clone())
+            .app_data(self.rate_limiter.clone())
             .route("/metrics", web::get().to(metrics_text))
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready));

@@ -78,6 +78,13 @@ async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
 
 async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Result<()> {
     init_tracing();
+    let problems = exchange::profile::problems(|name| std::env::var(name).ok());
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!("refusing to start: {}", list.join("; "));
+    }
+    let profile = exchange::profile::Profile::resolve(&|name| std::env::var(name).ok())
+        .map_err(|problem| anyhow::anyhow!("{problem}"))?;
     let settings = exchange::settings::ServeSettings::resolve(
         |name| std::env::var(name).ok(),
         &config.server.listen,
@@ -120,9 +127,18 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
         system.depth_replicas.clone(),
     )?;
     let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
-    let app = exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics)
-        .await?
-        .with_index(index);
+    let production = profile == exchange::profile::Profile::Production;
+    let reconcile =
+        exchange::control::ReconcileSettings::resolve(|name| std::env::var(name).ok(), production)
+            .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+    let mut app =
+        exchange::app::HttpApp::new(&config, &system, settings.admin_token, metrics).await?;
+    app.start_reconciliation(reconcile);
+    let rate_limits =
+        exchange::api::rate_limit::RateLimitSettings::resolve(|name| std::env::var(name).ok())
+            .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+    app.set_rate_limits(rate_limits);
+    app.set_index(index);
     exchange::server::serve_http(app, &settings.listen).await?;
     tracing::info!("stopping");
     Ok(())
@@ -135,9 +151,16 @@ fn init_tracing() {
 }
 
 fn check_config(cli: &Cli) -> anyhow::Result<()> {
+    let problems = exchange::profile::problems(|name| std::env::var(name).ok());
+    for problem in &problems {
+        println!("environment: {problem}");
+    }
     let config = config::Config::load(&cli.config)?;
     let markets = config.markets()?;
     let index = exchange::index::IndexSettings::resolve(&config, |name| std::env::var(name).ok())?;
+    if !problems.is_empty() {
+        anyhow::bail!("{} setting(s) of the environment are wrong (listed above)", problems.len());
+    }
     println!("configuration {} is valid", cli.config.display());
     for market in &markets {
         let spec = &market.spec;

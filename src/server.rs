@@ -1,5 +1,5 @@
 //! `exchange serve`'s HTTP front door: serves the [`HttpApp`] with actix-web on a bound
-//! address until SIGINT/SIGTERM.
+//! address until SIGINT/SIGTERM, every request through the rate limit.
 
 use std::net::TcpListener;
 
@@ -25,7 +25,9 @@ pub async fn serve_http(app: HttpApp, listen: &str) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let server = HttpServer::new(move || {
         let app = app.clone();
-        App::new().configure(move |config| app.configure(config))
+        App::new()
+            .wrap(actix_web::middleware::from_fn(crate::api::rate_limit::limit_requests))
+            .configure(move |config| app.configure(config))
     })
     .listen(listener)?
     .run();

@@ -13,6 +13,14 @@ use crate::{exchange_binary, workspace_root};
 
 /// The admin token every test server runs with.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// Rate limits far above what any test or benchmark sends, so only a test that sets its own
+/// (in `start_with_env`'s environment, which comes after these) meets them.
+pub const UNLIMITED_RATES: [(&str, &str); 4] = [
+    ("RATE_LIMIT_IP_WEIGHT_PER_MINUTE", "4000000000"),
+    ("RATE_LIMIT_KEY_WEIGHT_PER_MINUTE", "4000000000"),
+    ("RATE_LIMIT_ORDERS_PER_10S", "4000000000"),
+    ("RATE_LIMIT_ORDERS_PER_DAY", "4000000000"),
+];
 /// How long one request may take before the client gives up.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,7 +38,8 @@ impl ExchangeProcess {
         Self::start_with_env(database_url, &[])
     }
 
-    /// [`ExchangeProcess::start`] with `environment` (name, value) set as well.
+    /// [`ExchangeProcess::start`] with `environment` (name, value) set as well (it may override
+    /// the defaults, `ADMIN_TOKEN` included: see [`HttpClient::with_admin_token`]).
     pub fn start_with_env(database_url: &str, environment: &[(&str, &str)]) -> ExchangeProcess {
         Self::start_with(database_url, &[], environment)
     }
@@ -44,13 +53,14 @@ impl ExchangeProcess {
         let mut child = Command::new(exchange_binary())
             .arg("serve")
             .args(arguments)
-            .envs(environment.iter().copied())
+            .envs(UNLIMITED_RATES)
             .current_dir(workspace_root())
             .env_remove("EXCHANGE_CONFIG")
             .env("EXCHANGE_LISTEN", "127.0.0.1:0")
             .env("DATABASE_URL", database_url)
             .env("ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
+            .envs(environment.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -128,6 +138,7 @@ pub struct Trader {
 pub struct HttpClient {
     client: reqwest::blocking::Client,
     pub base: String,
+    admin_token: String,
 }
 
 /// The client's clock in ms, as a signed request's `timestamp` carries it.
@@ -144,7 +155,12 @@ impl HttpClient {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("HTTP client");
-        HttpClient { client, base: server.base.clone() }
+        HttpClient { client, base: server.base.clone(), admin_token: ADMIN_TOKEN.to_owned() }
+    }
+
+    /// The client of a server started with another `ADMIN_TOKEN`.
+    pub fn with_admin_token(self, admin_token: &str) -> HttpClient {
+        HttpClient { admin_token: admin_token.to_owned(), ..self }
     }
 
     /// `POST /admin/...` with the admin token; panics unless it succeeds.
@@ -152,7 +168,7 @@ impl HttpClient {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("X-Admin-Token", ADMIN_TOKEN)
+            .header("X-Admin-Token", &self.admin_token)
             .json(&body)
             .send()
             .expect("admin request");

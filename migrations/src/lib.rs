@@ -6,6 +6,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod append_only;
+
 pub mod m20261121_000001_journal;
 pub mod m20261121_000002_admin;
 pub mod m20261121_000003_shard_batches;
@@ -13,6 +15,8 @@ pub mod m20261121_000004_trades;
 pub mod m20261121_000005_symbols;
 pub mod m20261121_000006_order_lookups;
 pub mod m20261121_000007_covering_trade_lookups;
+pub mod m20261121_000009_switch_changes;
+pub mod m20261121_000010_append_only_ledger;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -29,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_symbols::Migration),
             Box::new(m20261121_000006_order_lookups::Migration),
             Box::new(m20261121_000007_covering_trade_lookups::Migration),
+            Box::new(m20261121_000009_switch_changes::Migration),
+            Box::new(m20261121_000010_append_only_ledger::Migration),
         ]
     }
 }

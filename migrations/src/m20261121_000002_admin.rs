@@ -6,24 +6,11 @@
 //! hold the same secret the client signs with, so it cannot be hashed like a password.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::append_only::{drop_function_of, forbid_update_and_delete};
 
 #[derive(Debug, DeriveMigrationName)]
 pub struct Migration;
-
-const APPEND_ONLY_SQLITE: [&str; 2] = [
-    "CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit \
-     BEGIN SELECT RAISE(ABORT, 'admin_audit is append-only'); END",
-    "CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit \
-     BEGIN SELECT RAISE(ABORT, 'admin_audit is append-only'); END",
-];
-
-const APPEND_ONLY_POSTGRES: [&str; 2] = [
-    "CREATE FUNCTION admin_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS \
-     $$ BEGIN RAISE EXCEPTION 'admin_audit is append-only'; END $$",
-    "CREATE TRIGGER admin_audit_append_only BEFORE UPDATE OR DELETE ON admin_audit \
-     FOR EACH ROW EXECUTE FUNCTION admin_audit_append_only()",
-];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -39,22 +26,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Postgres => APPEND_ONLY_POSTGRES.as_slice(),
-            _ => APPEND_ONLY_SQLITE.as_slice(),
-        };
-        for sql in triggers {
-            manager.get_connection().execute_unprepared(sql).await?;
-        }
-        Ok(())
+        forbid_update_and_delete(manager, "admin_audit").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table("admin_audit").to_owned()).await?;
-        if manager.get_database_backend() == DbBackend::Postgres {
-            let drop_function = "DROP FUNCTION IF EXISTS admin_audit_append_only()";
-            manager.get_connection().execute_unprepared(drop_function).await?;
-        }
+        drop_function_of(manager, "admin_audit").await?;
         manager.drop_table(Table::drop().table("api_keys").to_owned()).await?;
         Ok(())
     }

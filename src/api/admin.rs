@@ -52,6 +52,9 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
         .route("/admin/withdrawals", web::post().to(withdraw))
         .route("/admin/symbols", web::post().to(list_symbol))
         .route("/admin/symbols/{symbol}", web::put().to(change_symbol));
+    super::admin_switches::configure_switches(config);
+    super::admin_reconcile::configure_reconcile(config);
+    super::admin_corrections::configure_corrections(config);
 }
 
 /// Refuses (401, counted) a request without the admin token.
@@ -239,30 +242,43 @@ async fn transfer(
     let action = match direction {
         TransferDirection::Deposit => "deposit",
         TransferDirection::Withdrawal => "withdrawal",
+        TransferDirection::CorrectionCredit | TransferDirection::CorrectionDebit => "correction",
     };
     let detail = serde_json::to_value(&body).unwrap_or_default();
     let audit = Audit::start(&core, action, format!("account:{}", body.account_id), detail).await?;
-    let moved = move_funds(&core, &body, direction).await;
+    let moved =
+        move_funds(&core, body.account_id, &body.asset, &body.amount, body.reference, direction)
+            .await;
     audit.finish(moved).await.map(|balance| HttpResponse::Ok().json(balance))
 }
 
-async fn move_funds(
+/// Moves `amount` (a positive decimal) of `asset_name` between the account and the outside
+/// world. Deposits and withdrawals obey the kill switches; corrections (repairs) do not.
+pub(super) async fn move_funds(
     core: &TradingCore,
-    body: &TransferBody,
+    account_id: u64,
+    asset_name: &str,
+    amount: &str,
+    reference: u64,
     direction: TransferDirection,
 ) -> Result<BalanceBody, ApiError> {
+    match direction {
+        TransferDirection::Deposit => super::gate::check_transfer(core, false)?,
+        TransferDirection::Withdrawal => super::gate::check_transfer(core, true)?,
+        TransferDirection::CorrectionCredit | TransferDirection::CorrectionDebit => {}
+    }
     let scale =
-        *core.asset_scales.get(&body.asset).ok_or_else(|| ApiError::invalid_parameter("asset"))?;
-    let asset = AssetCode::new(&body.asset).map_err(|_| ApiError::invalid_parameter("asset"))?;
-    let amount = to_minor_units(&body.amount, scale)?;
-    let account_id = AccountId(body.account_id);
+        *core.asset_scales.get(asset_name).ok_or_else(|| ApiError::invalid_parameter("asset"))?;
+    let asset = AssetCode::new(asset_name).map_err(|_| ApiError::invalid_parameter("asset"))?;
+    let amount = to_minor_units(amount, scale)?;
+    let account_id = AccountId(account_id);
     let balance = core
         .shard(account_id)
-        .send(Transfer { direction, account_id, asset, amount, reference: body.reference })
+        .send(Transfer { direction, account_id, asset, amount, reference })
         .await
         .map_err(|error| mailbox_error(&error))?
         .map_err(shard_error)?;
-    Ok(balance_body(&body.asset, balance, scale))
+    Ok(balance_body(asset_name, balance, scale))
 }
 
 /// Deposit into an account.

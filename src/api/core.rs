@@ -11,11 +11,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix::Addr;
 use exchange_actors::account::actor::{AccountShard, ShardError};
+use exchange_actors::market::actor::MarketData;
 use exchange_actors::model::AccountId;
 use exchange_actors::supervisor::{BookDirectory, ShardDirectory};
 
 use super::errors::ApiError;
 use super::keys::InMemoryApiKeys;
+use super::rate_limit::SymbolOrderLimits;
+use crate::control::{SwitchBoard, Switches};
 use crate::store::Store;
 
 /// Shared by the admin and trading routes (`web::Data<TradingCore>`).
@@ -28,6 +31,12 @@ pub struct TradingCore {
     /// Where API keys and the admin audit trail are kept, and the journal's `orders` table for
     /// history the shards no longer hold in memory.
     pub store: Store,
+    /// The kill switches the gateway checks every new order and cancel against.
+    pub switches: Arc<SwitchBoard>,
+    /// Where the last trade price comes from for price protection (`None`: no protection).
+    pub market_data: Option<Addr<MarketData>>,
+    /// The switches' per-symbol order-rate overrides.
+    pub symbol_limits: SymbolOrderLimits,
     admin_token: String,
     next_account: AtomicU64,
 }
@@ -48,10 +57,23 @@ impl TradingCore {
             books,
             asset_scales,
             keys,
+            switches: Arc::new(SwitchBoard::new(store.clone(), Switches::default())),
+            market_data: None,
+            symbol_limits: SymbolOrderLimits::default(),
             store,
             admin_token,
             next_account: AtomicU64::new(next_account),
         }
+    }
+
+    /// The core with the running exchange's switches and its market data (for price
+    /// protection's last trade price).
+    pub fn with_controls(
+        self,
+        switches: Arc<SwitchBoard>,
+        market_data: Addr<MarketData>,
+    ) -> TradingCore {
+        TradingCore { switches, market_data: Some(market_data), ..self }
     }
 
     /// The shard that owns `account` (as [`crate::system::ExchangeSystem::shard`]).

@@ -16,6 +16,7 @@ use exchange_actors::model::{ConversionError, RejectReason};
 use serde::Serialize;
 
 use super::signing::AuthError;
+use crate::control::{Action, Refusal};
 
 /// Binance's error codes that this API answers with.
 pub mod code {
@@ -216,6 +217,14 @@ impl ApiError {
         }
     }
 
+    /// A rate limit (-1003, 429) with `Retry-After`.
+    pub fn rate_limited(msg: impl Into<String>, retry_after_s: u32) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code::TOO_MANY_REQUESTS, msg)
+        }
+    }
+
     /// The exchange failed (not the client): a 5xx the client may retry.
     pub fn internal(msg: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::DISCONNECTED, msg)
@@ -343,6 +352,26 @@ impl From<BookError> for ApiError {
             BookError::JournalFailed { .. } | BookError::Stopping { .. } => ApiError::internal(
                 "Internal error; unable to process your request. Please try again.",
             ),
+        }
+    }
+}
+
+/// A kill switch's refusal: new orders (and withdrawals) -2010, cancels -2011, a price outside
+/// the protection band -1013 (Binance's PERCENT_PRICE_BY_SIDE), a halted symbol's market data
+/// -1013; the message names the switch.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        let msg = refusal.to_string();
+        match refusal {
+            Refusal::Mode { action: Action::Cancel, .. } => {
+                ApiError::bad_request(code::CANCEL_REJECTED, msg)
+            }
+            Refusal::Mode { action: Action::MarketData, .. } | Refusal::PriceProtection { .. } => {
+                ApiError::filter_failure(msg)
+            }
+            Refusal::Mode { action: Action::NewOrder | Action::Transfer, .. }
+            | Refusal::OrderTypeDisabled { .. }
+            | Refusal::WithdrawalsDisabled => ApiError::new_order_rejected(msg),
         }
     }
 }

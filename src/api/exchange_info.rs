@@ -1,6 +1,9 @@
 //! The body of `GET /api/v3/exchangeInfo`, built from the markets alone: every field ccxt
 //! reads (BINANCE_COMPAT.md), every filter the exchange enforces, and nothing that marks a
-//! futures market (no contractType, deliveryDate, underlying).
+//! futures market (no contractType, deliveryDate, underlying). The kill switches show as
+//! Binance shows such states: `status` TRADING / BREAK (cancel-only) / HALT, `orderTypes`
+//! without the disabled ones, `isSpotTradingAllowed`, and price protection as a
+//! PERCENT_PRICE filter.
 
 use exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX;
 use exchange_actors::model::BASIS_POINTS_PER_WHOLE;
@@ -10,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::render::with_places;
 use super::state::ApiMarket;
+use crate::control::Switches;
 
 pub const ORDER_TYPES: [&str; 3] = ["LIMIT", "LIMIT_MAKER", "MARKET"];
 pub const SELF_TRADE_PREVENTION_MODES: [&str; 4] =
@@ -20,13 +24,24 @@ pub const SELF_TRADE_PREVENTION_MODES: [&str; 4] =
 pub struct ExchangeInfo {
     pub timezone: &'static str,
     pub server_time: u64,
-    /// Empty: no request-weight limits are enforced.
-    #[schema(value_type = Vec<Object>)]
-    pub rate_limits: Vec<serde_json::Value>,
+    /// REQUEST_WEIGHT per minute and ORDERS per 10 s and per day (per API key).
+    pub rate_limits: Vec<RateLimit>,
     /// Empty.
     #[schema(value_type = Vec<Object>)]
     pub exchange_filters: Vec<serde_json::Value>,
     pub symbols: Vec<SymbolInfo>,
+}
+
+/// One of Binance's `rateLimits` entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// REQUEST_WEIGHT or ORDERS.
+    pub rate_limit_type: &'static str,
+    /// SECOND, MINUTE or DAY.
+    pub interval: &'static str,
+    pub interval_num: u32,
+    pub limit: u32,
 }
 
 /// One market: its assets, precisions, order types and filters.
@@ -42,7 +57,7 @@ pub struct SymbolInfo {
     pub quote_asset_precision: u32,
     pub base_commission_precision: u32,
     pub quote_commission_precision: u32,
-    pub order_types: [&'static str; 3],
+    pub order_types: Vec<&'static str>,
     pub iceberg_allowed: bool,
     pub oco_allowed: bool,
     pub oto_allowed: bool,
@@ -84,6 +99,10 @@ pub enum Filter {
         ask_multiplier_down: String,
         avg_price_mins: u32,
     },
+    /// Price protection (a kill switch): a limit price must lie within these multipliers of
+    /// the last trade price.
+    #[serde(rename_all = "camelCase")]
+    PercentPrice { multiplier_up: String, multiplier_down: String, avg_price_mins: u32 },
     #[serde(rename_all = "camelCase")]
     MaxNumOrders { max_num_orders: usize },
 }
@@ -95,21 +114,38 @@ const _: () = assert!(BASIS_POINTS_PER_WHOLE == 10_000);
 pub fn exchange_info<'a>(
     markets: impl IntoIterator<Item = &'a ApiMarket>,
     server_time_ms: u64,
+    switches: &Switches,
+    rate_limits: Vec<RateLimit>,
 ) -> ExchangeInfo {
     ExchangeInfo {
         timezone: "UTC",
         server_time: server_time_ms,
-        rate_limits: Vec::new(),
+        rate_limits,
         exchange_filters: Vec::new(),
-        symbols: markets.into_iter().map(symbol_info).collect(),
+        symbols: markets.into_iter().map(|market| symbol_info(market, switches)).collect(),
     }
 }
 
-pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
+pub fn symbol_info(market: &ApiMarket, switches: &Switches) -> SymbolInfo {
     let spec = &market.spec;
+    let mode = switches.mode_of(&spec.symbol);
+    let own = switches.symbol(&spec.symbol);
+    let order_types = ORDER_TYPES
+        .into_iter()
+        .filter(|name| own.is_none_or(|own| !own.disabled_order_types.contains(*name)))
+        .collect();
+    let mut filters = filters(market);
+    if let Some(bps) = own.map(|own| own.price_protection_bps).filter(|bps| *bps > 0) {
+        let (up, down) = multipliers(bps);
+        // Before MAX_NUM_ORDERS, the last filter.
+        let at = filters.len() - 1;
+        let protection =
+            Filter::PercentPrice { multiplier_up: up, multiplier_down: down, avg_price_mins: 0 };
+        filters.insert(at, protection);
+    }
     SymbolInfo {
         symbol: spec.symbol.clone(),
-        status: "TRADING",
+        status: mode.symbol_status(),
         base_asset: spec.base_asset.clone(),
         base_asset_precision: market.base_precision(),
         quote_asset: spec.quote_asset.clone(),
@@ -117,21 +153,29 @@ pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
         quote_asset_precision: market.quote_precision(),
         base_commission_precision: market.base_precision(),
         quote_commission_precision: market.quote_precision(),
-        order_types: ORDER_TYPES,
+        order_types,
         iceberg_allowed: false,
         oco_allowed: false,
         oto_allowed: false,
         quote_order_qty_market_allowed: true,
         allow_trailing_stop: false,
         cancel_replace_allowed: true,
-        is_spot_trading_allowed: true,
+        is_spot_trading_allowed: mode.allows_new_orders(),
         is_margin_trading_allowed: false,
-        filters: filters(market),
+        filters,
         permissions: ["SPOT"],
         permission_sets: [["SPOT"]],
         default_self_trade_prevention_mode: "NONE",
         allowed_self_trade_prevention_modes: SELF_TRADE_PREVENTION_MODES,
     }
+}
+
+/// `1 + bps` and `1 - bps` as Binance's multiplier strings.
+fn multipliers(bps: u32) -> (String, String) {
+    let band = Decimal::new(i64::from(bps), 4);
+    let up = with_places(Decimal::ONE + band, MULTIPLIER_PLACES);
+    let down = with_places(Decimal::ONE - band, MULTIPLIER_PLACES);
+    (up, down)
 }
 
 fn filters(market: &ApiMarket) -> Vec<Filter> {
@@ -163,9 +207,7 @@ fn filters(market: &ApiMarket) -> Vec<Filter> {
         },
     ];
     if spec.price_band_bps > 0 {
-        let band = Decimal::new(i64::from(spec.price_band_bps), 4);
-        let up = with_places(Decimal::ONE + band, MULTIPLIER_PLACES);
-        let down = with_places(Decimal::ONE - band, MULTIPLIER_PLACES);
+        let (up, down) = multipliers(spec.price_band_bps);
         filters.push(Filter::PercentPriceBySide {
             bid_multiplier_up: up.clone(),
             bid_multiplier_down: down.clone(),

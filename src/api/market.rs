@@ -3,6 +3,8 @@
 //! bus; after a lost update it answers its last good levels with `"stale": true` until it has
 //! resynced from the book), or the book itself for a symbol without a replica yet.
 
+use std::sync::Arc;
+
 use actix::Addr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use exchange_actors::book::Depth;
@@ -14,12 +16,15 @@ use utoipa::ToSchema;
 
 use super::errors::{ApiError, code};
 use super::exchange_info::{ExchangeInfo, exchange_info as exchange_info_body};
+use super::gate::check_market_data;
 use super::openapi::{ErrorBody, PARAMS, UNAVAILABLE, refused};
 use super::param_set::Params;
 use super::params::market;
+use super::rate_limit::RateLimiter;
 use super::render;
 use super::request_schemas::MarketSelection;
 use super::state::{ApiMarket, ApiMarkets, ApiState};
+use crate::control::{SwitchBoard, Switches};
 
 /// `limit` of depth when none is given.
 pub const DEPTH_LIMIT_DEFAULT: u64 = 100;
@@ -72,12 +77,22 @@ pub async fn time(state: web::Data<ApiState>) -> HttpResponse {
 )]
 pub async fn exchange_info(
     state: web::Data<ApiState>,
+    board: Option<web::Data<SwitchBoard>>,
+    limiter: Option<web::Data<RateLimiter>>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
     let all_markets = state.markets();
     let markets = selected_markets(&params, &all_markets)?;
-    Ok(HttpResponse::Ok().json(exchange_info_body(markets, state.now_ms())))
+    let switches = current_switches(board.as_ref().map(|board| board.get_ref()));
+    let rate_limits = limiter.map(|limiter| limiter.settings().exchange_info()).unwrap_or_default();
+    let body = exchange_info_body(markets, state.now_ms(), &switches, rate_limits);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The kill switches, or the defaults where none are mounted (tests of the public routes).
+pub(super) fn current_switches(board: Option<&SwitchBoard>) -> Arc<Switches> {
+    board.map_or_else(|| Arc::new(Switches::default()), SwitchBoard::current)
 }
 
 pub(super) fn selected_markets<'a>(
@@ -151,11 +166,16 @@ impl DepthBody {
 pub async fn depth(
     state: web::Data<ApiState>,
     replicas: Option<web::Data<Addr<DepthReplicas>>>,
+    board: Option<web::Data<SwitchBoard>>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_query(request.query_string())?;
     let markets = state.markets();
     let market = market(&params, &markets)?;
+    check_market_data(
+        &current_switches(board.as_ref().map(|board| board.get_ref())),
+        &market.spec.symbol,
+    )?;
     let limit = match params.whole("limit")? {
         None => DEPTH_LIMIT_DEFAULT,
         Some(0) => return Err(ApiError::invalid_parameter("limit")),

@@ -16,6 +16,11 @@
 //! - `core.rs`: [`TradingCore`], the shards and admin token for the routes below.
 //! - `admin.rs`: `/admin/...` (accounts, deposits, withdrawals). `trading.rs`: signed routes.
 //! - `placing.rs`: placing and canceling as the signed routes share them, and their answers.
+//! - `rate_limit/`: request weights, per-IP and per-key limits, bans (actix middleware).
+//! - `gate.rs`: the kill switches checked where every new order and cancel enters.
+//! - `admin_switches.rs`: `/admin/switches` (read and change the kill switches, audited) and
+//!   `/admin/audit` (the audit trail); `admin_reconcile.rs`: `GET /admin/reconcile`;
+//!   `admin_corrections.rs`: `POST /admin/corrections` (ledger repairs by appending only).
 //! - `all_orders.rs` (history: the journal merged with the shard's memory),
 //!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
 //! - `countdown.rs`: `POST /api/v3/countdownCancelAll`, the dead man's switch; `dead_man.rs`:
@@ -36,6 +41,9 @@
 //! exactly, never rounded. Limits: [`BODY_BYTES_MAX`], [`PARAMS_MAX`], [`DEPTH_LIMIT_MAX`].
 
 mod admin;
+mod admin_corrections;
+mod admin_reconcile;
+mod admin_switches;
 mod admin_symbols;
 mod all_orders;
 mod auth;
@@ -46,6 +54,7 @@ mod countdown;
 mod dead_man;
 mod errors;
 mod exchange_info;
+mod gate;
 pub mod health;
 mod internal_index;
 mod keys;
@@ -58,6 +67,7 @@ mod order_view;
 mod param_set;
 mod params;
 mod placing;
+pub mod rate_limit;
 mod reference_page;
 pub mod render;
 mod request_schemas;
@@ -79,7 +89,7 @@ pub use core::TradingCore;
 pub use countdown::{CountdownBody, set_countdown};
 pub use dead_man::{DeadManSwitch, SetCountdown, TICK as DEAD_MAN_TICK};
 pub use errors::{ApiError, INSUFFICIENT_BALANCE_MSG, code};
-pub use exchange_info::{ExchangeInfo, Filter, SymbolInfo, exchange_info, symbol_info};
+pub use exchange_info::{ExchangeInfo, Filter, RateLimit, SymbolInfo, exchange_info, symbol_info};
 pub use internal_index::{INTERNAL_TOKEN_HEADER, configure_internal_index};
 pub use keys::{
     API_KEY_LEN_MAX, API_KEYS_MAX, ApiCredential, ApiKeyRegistry, InMemoryApiKeys, KeyRegistryError,

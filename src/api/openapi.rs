@@ -68,6 +68,12 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::admin::withdraw,
         super::admin_symbols::list_symbol,
         super::admin_symbols::change_symbol,
+        super::admin_switches::switches,
+        super::admin_switches::change_global,
+        super::admin_switches::change_symbol,
+        super::admin_switches::audit,
+        super::admin_reconcile::reconcile,
+        super::admin_corrections::correct,
         super::metrics::metrics_text,
         super::health::health,
         super::health::ready,
@@ -161,9 +167,15 @@ const MEANINGS: &[(i32, &str)] = &[
     (
         code::NEW_ORDER_REJECTED,
         "order refused: insufficient balance (\"Account has insufficient balance for \
-         requested action.\"), post-only would take, \"Duplicate order sent.\"",
+         requested action.\"), post-only would take, \"Duplicate order sent.\", a kill switch \
+         (\"Market is closed: ...\", \"Order type not supported for this symbol: ...\", \
+         \"Withdrawals are disabled.\")",
     ),
-    (code::CANCEL_REJECTED, "\"Unknown order sent.\": no such open order of this account"),
+    (
+        code::CANCEL_REJECTED,
+        "\"Unknown order sent.\": no such open order of this account; \"Market is closed: ...\": \
+         a kill switch refuses cancels (READ_ONLY, HALTED)",
+    ),
     (code::NO_SUCH_ORDER, "\"Order does not exist.\" (also another account's order)"),
     (code::CANCEL_REPLACE_PARTIALLY_FAILED, "one half of a cancel-replace failed"),
     (code::CANCEL_REPLACE_FAILED, "both halves of a cancel-replace failed"),

@@ -198,19 +198,29 @@ pub fn generated_cancel_id() -> String {
     random.take(GENERATED_CANCEL_ID_LEN).map(char::from).collect()
 }
 
-/// Sends `requests` (at most the shard's message bound) to the account's shard in one
-/// `PlaceOrders` message; one answer per request, in order.
+/// Sends `requests` (at most the shard's message bound) that the kill switches allow to the
+/// account's shard in one `PlaceOrders` message; one answer per request, in order (a refused
+/// request's answer is the switch's refusal).
 pub async fn place_orders(
     core: &TradingCore,
     account_id: AccountId,
     requests: Vec<PlaceRequest>,
 ) -> Result<Vec<Result<PlacedOrder, ApiError>>, ApiError> {
-    let count = requests.len();
-    let answers = core
-        .shard(account_id)
-        .send(PlaceOrders(requests))
-        .await
-        .map_err(|error| mailbox_error(&error))?;
+    let verdicts = super::gate::check_new_orders(core, &requests).await;
+    let allowed: Vec<PlaceRequest> = requests
+        .into_iter()
+        .zip(&verdicts)
+        .filter_map(|(request, verdict)| verdict.is_ok().then_some(request))
+        .collect();
+    let count = allowed.len();
+    let answers = if count == 0 {
+        Vec::new()
+    } else {
+        core.shard(account_id)
+            .send(PlaceOrders(allowed))
+            .await
+            .map_err(|error| mailbox_error(&error))?
+    };
     if answers.len() != count {
         // Only a refusal of the whole message answers with another count.
         let error = answers.into_iter().find_map(Result::err).map_or_else(
@@ -219,7 +229,18 @@ pub async fn place_orders(
         );
         return Err(error);
     }
-    Ok(answers.into_iter().map(|answer| answer.map_err(shard_error)).collect())
+    // The shard's answers fill the places of the requests the switches let through.
+    let mut answers = answers.into_iter();
+    Ok(verdicts
+        .into_iter()
+        .map(|verdict| match verdict {
+            Ok(()) => answers
+                .next()
+                .ok_or_else(|| ApiError::internal("missing answer"))?
+                .map_err(shard_error),
+            Err(refusal) => Err(refusal),
+        })
+        .collect())
 }
 
 /// Places one order and answers it as `POST /api/v3/order` does.
@@ -262,6 +283,7 @@ pub async fn submit(
     market: &ApiMarket,
     command: BookCommand,
 ) -> Result<CommandOutcome, ApiError> {
+    super::gate::check_command(core, &market.spec.symbol, &command)?;
     let book = core.books.book(&market.spec.symbol).ok_or_else(ApiError::invalid_symbol)?;
     let mut outcomes =
         book.send(SubmitCommands(vec![command])).await.map_err(|error| mailbox_error(&error))??;

@@ -5,12 +5,14 @@
 mod admin_records;
 mod book_journal;
 mod codec;
+mod ledger_reads;
 mod order_history;
 mod projector;
 mod row_insert;
 mod shard_journal;
 mod shard_projection;
 mod shard_rows;
+mod switch_changes;
 mod symbols;
 mod trades;
 mod watermarks;

@@ -130,6 +130,7 @@ fn kind_name(kind: EntryKind) -> &'static str {
         EntryKind::Fee => "FEE",
         EntryKind::Rebate => "REBATE",
         EntryKind::Shortfall => "SHORTFALL",
+        EntryKind::Correction => "CORRECTION",
     }
 }
 

@@ -76,6 +76,10 @@ pub enum EntryKind {
     /// Subsidy -> Held when an amend raced a fill and the account cannot fund the new hold,
     /// and back (Held -> Subsidy) when that hold is released.
     Shortfall,
+    /// An operator's correction between External and a user's available balance, either way;
+    /// its `reference` is the id of the entry it corrects (a reversal or an adjustment).
+    /// Entries are never edited: a mistake is answered by appending one of these.
+    Correction,
 }
 
 /// One movement of `amount` minor units of `asset`: the debited leg decreases, the credited
@@ -92,8 +96,8 @@ pub struct LedgerEntry {
     pub symbol: Option<SymbolCode>,
     pub event_seq: Option<u64>,
     pub trade_id: Option<TradeId>,
-    /// The caller's reference for deposits and withdrawals (e.g. the chain transaction's id);
-    /// 0 elsewhere.
+    /// The caller's reference for deposits and withdrawals (e.g. the chain transaction's id),
+    /// the corrected entry's id for a correction; 0 elsewhere.
     pub reference: u64,
 }
 

@@ -142,7 +142,7 @@ impl AccountState {
         amount: i128,
         reference: u64,
     ) -> Result<(), AccountReject> {
-        self.transfer(account, asset, amount, reference, EntryKind::Deposit)
+        self.transfer(account, asset, amount, reference, EntryKind::Deposit, false)
     }
 
     /// Pays `amount` minor units out of `account`'s available balance to the outside world.
@@ -153,10 +153,25 @@ impl AccountState {
         amount: i128,
         reference: u64,
     ) -> Result<(), AccountReject> {
-        self.transfer(account, asset, amount, reference, EntryKind::Withdrawal)
+        self.transfer(account, asset, amount, reference, EntryKind::Withdrawal, true)
     }
 
-    /// A deposit or withdrawal: External <-> the user's available balance.
+    /// An operator's correction of entry `corrects_entry`: `amount` minor units into the
+    /// user's available balance from External (`pays_out` false) or back out (true), as a new
+    /// entry of kind [`EntryKind::Correction`] referencing it. Nothing is ever edited.
+    pub fn correct(
+        &mut self,
+        account: AccountId,
+        asset: AssetCode,
+        amount: i128,
+        pays_out: bool,
+        corrects_entry: u64,
+    ) -> Result<(), AccountReject> {
+        self.transfer(account, asset, amount, corrects_entry, EntryKind::Correction, pays_out)
+    }
+
+    /// A deposit, withdrawal or correction: External <-> the user's available balance; out of
+    /// the user's when `pays_out`.
     fn transfer(
         &mut self,
         account: AccountId,
@@ -164,11 +179,12 @@ impl AccountState {
         amount: i128,
         reference: u64,
         kind: EntryKind,
+        pays_out: bool,
     ) -> Result<(), AccountReject> {
         self.check_transfer(account, asset, amount)?;
         let user = Leg::available(Owner::User(account));
         let external = Leg::system(SystemAccount::External);
-        let (debit, credit) = if kind == EntryKind::Withdrawal {
+        let (debit, credit) = if pays_out {
             let available = self.balance(account, asset).available;
             if available < amount {
                 return Err(AccountReject::InsufficientFunds { asset, needed: amount, available });

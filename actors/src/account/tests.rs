@@ -187,6 +187,30 @@ fn deposit_and_withdrawal_move_between_external_and_available() {
     harness.state.check_invariants().unwrap();
 }
 
+#[test]
+fn a_correction_appends_an_entry_referencing_the_one_it_corrects() {
+    let mut harness = Harness::new();
+    harness.state.drain_changes();
+    // Take back 400 of a deposit (entry 3, say) credited twice, then give 100 back.
+    harness.state.correct(ALICE, btc(), 400, true, 3).unwrap();
+    harness.state.correct(ALICE, btc(), 100, false, 3).unwrap();
+    assert_eq!(harness.state.balance(ALICE, btc()).available, FUNDS - 300);
+    let entries = harness.state.drain_changes().entries;
+    let kinds: Vec<_> = entries.iter().map(|e| (e.kind, e.amount, e.reference)).collect();
+    assert_eq!(kinds, [(EntryKind::Correction, 400, 3), (EntryKind::Correction, 100, 3)]);
+    assert_eq!(entries[0].debit, Leg::available(Owner::User(ALICE)));
+    assert_eq!(entries[0].credit, Leg::system(SystemAccount::External));
+    assert_eq!(
+        harness.state.correct(ALICE, btc(), FUNDS, true, 3),
+        Err(AccountReject::InsufficientFunds {
+            asset: btc(),
+            needed: FUNDS,
+            available: FUNDS - 300
+        })
+    );
+    harness.state.check_invariants().unwrap();
+}
+
 // --- holds at placement ---
 
 #[rstest]

@@ -81,7 +81,10 @@ impl UserBatch {
             of(&mut grouped, update.order.account_id).orders.push(update);
         }
         for entry in &changes.entries {
-            if !matches!(entry.kind, EntryKind::Deposit | EntryKind::Withdrawal) {
+            if !matches!(
+                entry.kind,
+                EntryKind::Deposit | EntryKind::Withdrawal | EntryKind::Correction
+            ) {
                 continue;
             }
             for leg in [entry.debit, entry.credit] {

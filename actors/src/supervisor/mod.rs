@@ -7,15 +7,15 @@
 mod actor;
 mod directory;
 mod heartbeat;
-mod progress;
 pub mod metrics;
+mod progress;
 mod shard_directory;
 mod shards;
 mod transient;
 
 pub use actor::{
-    AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor,
-    SupervisorReport, SupervisorSettings,
+    AddBook, BookSpec, GetSupervisorReport, RestartReason, Supervisor, SupervisorReport,
+    SupervisorSettings,
 };
 pub use directory::BookDirectory;
 pub use heartbeat::{Heartbeat, HeartbeatReading};

@@ -32,9 +32,14 @@ pub struct OpenAccount(pub AccountId);
 pub enum TransferDirection {
     Deposit,
     Withdrawal,
+    /// A correction into the user's available balance; `reference` is the corrected entry.
+    CorrectionCredit,
+    /// A correction out of the user's available balance; `reference` is the corrected entry.
+    CorrectionDebit,
 }
 
-/// A deposit from, or withdrawal to, the outside world; answers the new balance.
+/// A deposit from, or withdrawal to, the outside world, or an operator's correction; answers
+/// the new balance.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Balance, ShardError>")]
 pub struct Transfer {

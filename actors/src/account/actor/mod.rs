@@ -426,6 +426,12 @@ impl Handler<Transfer> for AccountShard {
             TransferDirection::Withdrawal => {
                 self.state.withdraw(account_id, asset, amount, reference)
             }
+            TransferDirection::CorrectionCredit => {
+                self.state.correct(account_id, asset, amount, false, reference)
+            }
+            TransferDirection::CorrectionDebit => {
+                self.state.correct(account_id, asset, amount, true, reference)
+            }
         };
         if let Err(reject) = applied {
             return Box::pin(std::future::ready(Err(reject.into())));
