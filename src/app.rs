@@ -119,8 +119,11 @@ impl HttpApp {
         })
     }
 
-    /// Mounts the index oracle's internal routes over `index` (before serving).
+    /// Mounts the index oracle's internal routes over `index` and checks its lock in `/ready`
+    /// (before serving).
     pub fn set_index(&mut self, index: IndexService) {
+        let readiness = self.readiness.as_ref().clone().with_lock(index.lock_probe.clone());
+        self.readiness = web::Data::new(readiness);
         self.index = Some(web::Data::new(index));
     }
 

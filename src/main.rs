@@ -116,16 +116,7 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
     }
     let index_settings =
         exchange::index::IndexSettings::resolve(&config, |name| std::env::var(name).ok())?;
-    let spot_specs = system
-        .markets
-        .values()
-        .map(|market| (market.spec.symbol.clone(), market.spec.clone()))
-        .collect();
-    let index = exchange::index::IndexService::start(
-        index_settings,
-        &spot_specs,
-        system.depth_replicas.clone(),
-    )?;
+    let index = exchange::index::IndexService::start_on(index_settings, &system)?;
     let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
     let production = profile == exchange::profile::Profile::Production;
     let reconcile =

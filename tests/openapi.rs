@@ -19,6 +19,7 @@ use actix_web::{App, test};
 use exchange::api::metrics::MetricsEndpoint;
 use exchange::app::HttpApp;
 use exchange::config::Config;
+use exchange::index::{IndexService, IndexSettings};
 use exchange::system::ExchangeSystem;
 use serde_json::{Value, json};
 
@@ -33,9 +34,13 @@ async fn start(directory: &tempfile::TempDir) -> (ExchangeSystem, HttpApp) {
     let config_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
     let config = Config::load(&config_path).expect("default configuration");
     let exchange = ExchangeSystem::start(&config, &url).await.expect("system starts");
-    let app = HttpApp::new(&config, &exchange, "token".into(), MetricsEndpoint::disabled())
+    let mut app = HttpApp::new(&config, &exchange, "token".into(), MetricsEndpoint::disabled())
         .await
         .expect("app");
+    // The index oracle's internal routes are mounted by `serve` too.
+    let settings = IndexSettings::resolve(&config, |_| None).expect("index settings");
+    let index = IndexService::start_on(settings, &exchange).expect("the index oracle starts");
+    app.set_index(index);
     (exchange, app)
 }
 

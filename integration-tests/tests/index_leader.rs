@@ -166,6 +166,8 @@ fn one_publisher_fails_over_on_kill_and_fences_a_paused_leader() {
     set_bases([&first, &second]);
     let (mut leader, mut follower) = roles(first, second);
     assert_one_publisher(&leader, &follower);
+    let (status, ready) = leader.client.raw(reqwest::Method::GET, "/ready", &[], None);
+    assert_eq!((status, &ready["checks"]["lock"]), (200, &json!("up")), "{ready}");
 
     let within = Duration::from_millis(TTL_MS + 1_000);
     for round in 1..=ROUNDS {

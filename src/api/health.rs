@@ -3,9 +3,9 @@
 //! first and routes by the second.
 //!
 //! Readiness checks, each within [`CHECK_TIMEOUT`], run concurrently: the journal (a query on
-//! the database) and the bus (RabbitMQ: a connection opened and closed; in-process: always).
-//! The Redis leader lock joins them when the index oracle lands (issue 8): this tree holds
-//! no lock. A failed check answers 503 naming what is down.
+//! the database), the bus (RabbitMQ: a connection opened and closed; in-process: always) and,
+//! when the index oracle runs, its leader lock (Redis: a PING; in-process: always). A failed
+//! check answers 503 naming what is down.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::bus::BusProbe;
+use crate::index::LockProbe;
 use crate::store::Store;
 
 /// Each readiness check answers within this, or counts as down.
@@ -26,6 +27,7 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Readiness {
     store: Store,
     bus: BusProbe,
+    lock: Option<LockProbe>,
 }
 
 /// `/health` and `/ready`'s answer.
@@ -43,7 +45,12 @@ pub struct HealthBody {
 
 impl Readiness {
     pub fn new(store: Store, bus: BusProbe) -> Readiness {
-        Readiness { store, bus }
+        Readiness { store, bus, lock: None }
+    }
+
+    /// The same checks and the index oracle's leader lock.
+    pub fn with_lock(self, lock: LockProbe) -> Readiness {
+        Readiness { lock: Some(lock), ..self }
     }
 
     async fn journal(&self) -> Result<(), String> {
@@ -59,8 +66,17 @@ impl Readiness {
 
     /// Every check's outcome, by dependency.
     pub async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let (journal, bus) = tokio::join!(self.journal(), self.bus.check(CHECK_TIMEOUT));
-        vec![("journal", journal), ("bus", bus)]
+        let lock = async {
+            match &self.lock {
+                Some(lock) => Some(lock.check(CHECK_TIMEOUT).await),
+                None => None,
+            }
+        };
+        let (journal, bus, lock) =
+            tokio::join!(self.journal(), self.bus.check(CHECK_TIMEOUT), lock);
+        let mut outcomes = vec![("journal", journal), ("bus", bus)];
+        outcomes.extend(lock.map(|lock| ("lock", lock)));
+        outcomes
     }
 }
 
@@ -92,7 +108,7 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
-/// Readiness: the journal and the bus answer now.
+/// Readiness: the journal, the bus and the index oracle's lock answer now.
 #[utoipa::path(
     get,
     path = "/ready",

@@ -12,9 +12,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use exchange_actors::index::{LocalIndex, ObserveQuote, Quote, check_pushed_quote};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::core::tokens_equal;
 use super::errors::{ApiError, code};
+use super::openapi::{ErrorBody, UNAVAILABLE, refused as refused_codes};
 use crate::index::{IndexService, wall_clock_ms};
 
 pub const INTERNAL_TOKEN_HEADER: &str = "X-Internal-Token";
@@ -22,12 +24,16 @@ pub const INTERNAL_TOKEN_HEADER: &str = "X-Internal-Token";
 const PUSH_BODY_BYTES_MAX: usize = 1_024;
 const SOURCE_NAME_LEN_MAX: usize = 64;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PushedPrice {
+#[schema(example = json!({"index": "BTCUSDT", "source": "desk-1", "price": "65000.12",
+    "timestamp": 1_700_000_000_000_u64}))]
+pub(super) struct PushedPrice {
     index: String,
+    /// The publisher's name: 1 to 64 letters, digits, '-', '_' or '.'.
     source: String,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
     price: Decimal,
     /// When the publisher observed the price (ms since the Unix epoch).
     timestamp: u64,
@@ -62,7 +68,24 @@ fn check_token(request: &HttpRequest, service: &IndexService) -> Result<(), ApiE
     }
 }
 
-async fn push_price(
+/// A trusted publisher's price for an index: one of the index's sources.
+#[utoipa::path(
+    post,
+    path = "/internal/index/prices",
+    tag = "internal",
+    request_body = PushedPrice,
+    responses(
+        (status = 200, description = "Taken as the source's latest quote.",
+            example = json!({"accepted": true})),
+        (status = 400, description = refused_codes(&[&[code::INVALID_PARAMETER, code::BAD_SYMBOL]]),
+            body = ErrorBody),
+        (status = 401, description = "A missing or wrong internal token.", body = ErrorBody),
+        (status = 403, description = "Pushing is disabled (no INTERNAL_TOKEN).", body = ErrorBody),
+        (status = 503, description = UNAVAILABLE, body = ErrorBody),
+    ),
+    security(("internalToken" = []))
+)]
+pub(super) async fn push_price(
     request: HttpRequest,
     service: web::Data<IndexService>,
     body: web::Bytes,
@@ -112,7 +135,24 @@ async fn push_price(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "accepted": true })))
 }
 
-async fn index_board(
+/// Every index as this process's consumers see it: the latest accepted price (with its
+/// leader's epoch and seq), its age and whether it is stale.
+#[utoipa::path(
+    get,
+    path = "/internal/index",
+    tag = "internal",
+    responses(
+        (status = 200, description = "Every configured index.",
+            example = json!({"indexes": [{"index": "BTCUSDT", "latest": {"index": "BTCUSDT",
+                "price": "65000.1", "seq": 812, "epoch": 3, "at_ms": 1_700_000_000_000_u64,
+                "sources": 2}, "ageMs": 120, "stale": false}]})),
+        (status = 401, description = "A missing or wrong internal token.", body = ErrorBody),
+        (status = 403, description = "Internal routes are disabled (no INTERNAL_TOKEN).",
+            body = ErrorBody),
+    ),
+    security(("internalToken" = []))
+)]
+pub(super) async fn index_board(
     request: HttpRequest,
     service: web::Data<IndexService>,
 ) -> Result<HttpResponse, ApiError> {

@@ -77,6 +77,8 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::metrics::metrics_text,
         super::health::health,
         super::health::ready,
+        super::internal_index::push_price,
+        super::internal_index::index_board,
         crate::ws::raw_root,
         crate::ws::raw,
         crate::ws::combined,
@@ -90,6 +92,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         (name = "trading", description = "Signed: orders, trades and balances of the key's account."),
         (name = "admin", description = "The operator's routes, header `X-Admin-Token`."),
         (name = "operations", description = "Metrics and this reference."),
+        (name = "internal", description = "Trusted internal publishers, header `X-Internal-Token`."),
     )
 )]
 pub struct ApiDoc;
@@ -119,6 +122,10 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             ADMIN_TOKEN_SCHEME,
             header(super::ADMIN_TOKEN_HEADER, "The operator's token (`ADMIN_TOKEN`)."),
+        );
+        components.add_security_scheme(
+            "internalToken",
+            header(super::INTERNAL_TOKEN_HEADER, "The internal publishers' token (`INTERNAL_TOKEN`)."),
         );
     }
 }

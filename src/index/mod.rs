@@ -37,9 +37,48 @@ pub struct IndexService {
     pub oracle: Addr<IndexOracle>,
     pub board: Arc<IndexBoard>,
     pub settings: IndexSettings,
+    pub lock_probe: LockProbe,
+}
+
+/// Whether the leader lock can be reached, for `/ready`.
+#[derive(Clone)]
+pub enum LockProbe {
+    InProcess,
+    Redis(deadpool_redis::Pool),
+}
+
+impl std::fmt::Debug for LockProbe {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            LockProbe::InProcess => "LockProbe::InProcess",
+            LockProbe::Redis(_) => "LockProbe::Redis",
+        })
+    }
+}
+
+impl LockProbe {
+    pub async fn check(&self, timeout: std::time::Duration) -> Result<(), String> {
+        match self {
+            LockProbe::InProcess => Ok(()),
+            LockProbe::Redis(pool) => redis::ping(pool, timeout).await,
+        }
+    }
 }
 
 impl IndexService {
+    /// Starts the oracle over `system`'s spot books (on the current actix system).
+    pub fn start_on(
+        settings: IndexSettings,
+        system: &crate::system::ExchangeSystem,
+    ) -> anyhow::Result<IndexService> {
+        let specs = system
+            .markets
+            .values()
+            .map(|market| (market.spec.symbol.clone(), market.spec.clone()))
+            .collect();
+        Self::start(settings, &specs, system.depth_replicas.clone())
+    }
+
     /// Starts the oracle on the current actix system. `specs` are the open spot symbols by
     /// name; `replicas` give their mid prices.
     pub fn start(
@@ -47,17 +86,19 @@ impl IndexService {
         specs: &BTreeMap<String, SymbolSpec>,
         replicas: Addr<DepthReplicas>,
     ) -> anyhow::Result<IndexService> {
-        let (lock, feed): (Arc<dyn LeaderLock>, Arc<dyn IndexFeed>) = match &settings.redis_url {
+        let (lock, feed, lock_probe): (Arc<dyn LeaderLock>, Arc<dyn IndexFeed>, LockProbe) =
+            match &settings.redis_url {
             Some(url) => {
                 let pool = redis_pool(url)?;
+                let probe = LockProbe::Redis(pool.clone());
                 let lock = RedisLeaderLock::new(
                     pool.clone(),
                     settings.lock_key.clone(),
                     settings.epoch_key(),
                 );
-                (lock, RedisIndexFeed::start(url, pool, settings.price_channel()))
+                (lock, RedisIndexFeed::start(url, pool, settings.price_channel()), probe)
             }
-            None => (InProcessLock::new(), InProcessIndexFeed::new()),
+            None => (InProcessLock::new(), InProcessIndexFeed::new(), LockProbe::InProcess),
         };
         let staleness =
             settings.indexes.iter().map(|index| (index.name.clone(), index.staleness_ms)).collect();
@@ -82,7 +123,7 @@ impl IndexService {
                 binance_feed::start_feed(index.name.clone(), url.clone(), oracle.clone());
             }
         }
-        Ok(IndexService { oracle, board, settings })
+        Ok(IndexService { oracle, board, settings, lock_probe })
     }
 }
 
