@@ -58,6 +58,7 @@ impl HttpApp {
             books: system.directory.clone(),
             keys: keys.clone(),
             clock,
+            open_orders_per_account_max: config.accounts.open_orders_per_account_max,
         });
         let core = web::Data::new(TradingCore::new(
             system.shards.clone(),

@@ -120,7 +120,7 @@ impl ExchangeSystem {
         };
         let shard_count = config.accounts.shards;
         let (shard_supervisor, shards) = ShardSupervisor::start(
-            shard_count,
+            config.accounts.layout(),
             ledger_markets.clone(),
             shard_ports,
             SupervisorSettings::default(),

@@ -2,7 +2,6 @@
 //! reads (BINANCE_COMPAT.md), every filter the exchange enforces, and nothing that marks a
 //! futures market (no contractType, deliveryDate, underlying).
 
-use exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX;
 use exchange_actors::model::BASIS_POINTS_PER_WHOLE;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -95,17 +94,21 @@ const _: () = assert!(BASIS_POINTS_PER_WHOLE == 10_000);
 pub fn exchange_info<'a>(
     markets: impl IntoIterator<Item = &'a ApiMarket>,
     server_time_ms: u64,
+    open_orders_per_account_max: usize,
 ) -> ExchangeInfo {
     ExchangeInfo {
         timezone: "UTC",
         server_time: server_time_ms,
         rate_limits: Vec::new(),
         exchange_filters: Vec::new(),
-        symbols: markets.into_iter().map(symbol_info).collect(),
+        symbols: markets
+            .into_iter()
+            .map(|market| symbol_info(market, open_orders_per_account_max))
+            .collect(),
     }
 }
 
-pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
+pub fn symbol_info(market: &ApiMarket, open_orders_per_account_max: usize) -> SymbolInfo {
     let spec = &market.spec;
     SymbolInfo {
         symbol: spec.symbol.clone(),
@@ -126,7 +129,7 @@ pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
         cancel_replace_allowed: true,
         is_spot_trading_allowed: true,
         is_margin_trading_allowed: false,
-        filters: filters(market),
+        filters: filters(market, open_orders_per_account_max),
         permissions: ["SPOT"],
         permission_sets: [["SPOT"]],
         default_self_trade_prevention_mode: "NONE",
@@ -134,7 +137,7 @@ pub fn symbol_info(market: &ApiMarket) -> SymbolInfo {
     }
 }
 
-fn filters(market: &ApiMarket) -> Vec<Filter> {
+fn filters(market: &ApiMarket, open_orders_per_account_max: usize) -> Vec<Filter> {
     let spec = &market.spec;
     let price = |value| with_places(value, market.quote_precision());
     let qty = |value| with_places(value, market.base_precision());
@@ -175,6 +178,6 @@ fn filters(market: &ApiMarket) -> Vec<Filter> {
         });
     }
     // The shard's limit counts open orders over all symbols, so it bounds each one too.
-    filters.push(Filter::MaxNumOrders { max_num_orders: OPEN_ORDERS_PER_ACCOUNT_MAX });
+    filters.push(Filter::MaxNumOrders { max_num_orders: open_orders_per_account_max });
     filters
 }

@@ -77,7 +77,11 @@ pub async fn exchange_info(
     let params = Params::from_query(request.query_string())?;
     let all_markets = state.markets();
     let markets = selected_markets(&params, &all_markets)?;
-    Ok(HttpResponse::Ok().json(exchange_info_body(markets, state.now_ms())))
+    Ok(HttpResponse::Ok().json(exchange_info_body(
+        markets,
+        state.now_ms(),
+        state.open_orders_per_account_max,
+    )))
 }
 
 pub(super) fn selected_markets<'a>(

@@ -36,6 +36,7 @@
 mod admin;
 mod admin_symbols;
 mod all_orders;
+mod amend;
 mod auth;
 mod batch_orders;
 mod cancel_replace;

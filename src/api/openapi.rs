@@ -59,6 +59,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::all_orders::all_orders,
         super::my_trades::my_trades,
         super::cancel_replace::cancel_replace,
+        super::amend::amend_keep_priority,
         super::batch_orders::place_batch,
         super::batch_orders::cancel_batch,
         super::countdown::countdown_cancel_all,
