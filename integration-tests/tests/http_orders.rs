@@ -406,11 +406,15 @@ fn amend_keep_priority_shrinks_in_place_and_the_order_stays_ahead() {
     let first = order_id(&place(&client, &alice, &limit_buy("10000", "0.01")));
     let behind = order_id(&place(&client, &bob, &limit_buy("10000", "0.01")));
 
-    let (status, answer) = amend_keep_priority(&client, &alice, &format!("orderId={first}&newQty=0.005"));
+    let (status, answer) =
+        amend_keep_priority(&client, &alice, &format!("orderId={first}&newQty=0.005"));
     assert_eq!(status, 200, "{answer}");
     let amended = &answer["amendedOrder"];
     assert_eq!(order_id(amended), first, "same order: {answer}");
-    assert_eq!((amended["qty"].clone(), amended["status"].clone()), (json!("0.00500000"), json!("NEW")));
+    assert_eq!(
+        (amended["qty"].clone(), amended["status"].clone()),
+        (json!("0.00500000"), json!("NEW"))
+    );
     assert!(answer["executionId"].is_u64() && answer["transactTime"].is_u64(), "{answer}");
     client.expect_balance(&alice, "USDT", ("950.00000000", "50.00000000"));
 
@@ -420,7 +424,12 @@ fn amend_keep_priority_shrinks_in_place_and_the_order_stays_ahead() {
         let msg = "Data sent for parameter 'newQty' is not valid.";
         expect_error(amend_keep_priority(&client, &alice, &params), 400, -1130, msg);
     }
-    expect_error(amend_keep_priority(&client, &bob, &format!("orderId={first}&newQty=0.001")), 400, -2011, "Unknown order sent.");
+    expect_error(
+        amend_keep_priority(&client, &bob, &format!("orderId={first}&newQty=0.001")),
+        400,
+        -2011,
+        "Unknown order sent.",
+    );
 
     // A sell of exactly the amended quantity fills alice's order, still first in the queue.
     let sell = "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.005&price=10000";

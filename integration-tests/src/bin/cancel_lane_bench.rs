@@ -91,8 +91,10 @@ fn main() {
 
         let rate = capacity * args.rate_percent as f64 / 100.0;
         let seconds = args.orders as f64 / rate;
-        let cancels =
-            ((seconds * args.cancels_per_s as f64) as usize).min(OPEN_ORDERS_PER_ACCOUNT_MAX);
+        let flood_ms = std::time::Duration::from_secs_f64(seconds).as_millis();
+        let cancels = usize::try_from(flood_ms * u128::from(args.cancels_per_s) / 1_000)
+            .unwrap_or(usize::MAX)
+            .min(OPEN_ORDERS_PER_ACCOUNT_MAX);
         let maker_orders = rest_maker_orders(&exchange, maker, cancels).await;
         let book = exchange.system.directory.book(SYMBOL).expect("book");
         let mut new_orders = flood(args.orders).into_iter();
