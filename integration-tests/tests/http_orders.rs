@@ -413,7 +413,7 @@ fn amend_keep_priority_shrinks_in_place_and_the_order_stays_ahead() {
     assert_eq!(order_id(amended), first, "same order: {answer}");
     assert_eq!(
         (amended["qty"].clone(), amended["status"].clone()),
-        (json!("0.00500000"), json!("NEW"))
+        (json!("0.00500"), json!("NEW"))
     );
     assert!(answer["executionId"].is_u64() && answer["transactTime"].is_u64(), "{answer}");
     client.expect_balance(&alice, "USDT", ("950.00000000", "50.00000000"));
