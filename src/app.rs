@@ -26,8 +26,8 @@ use crate::api::{
     configure_trading,
 };
 use crate::config::Config;
-use crate::index::IndexService;
 use crate::control::{ReconcileSettings, Reconciler, SwitchBoard};
+use crate::index::IndexService;
 use crate::listing::SymbolListing;
 use crate::system::ExchangeSystem;
 use crate::ws::api::configure_ws_api;
@@ -70,6 +70,7 @@ impl HttpApp {
             books: system.directory.clone(),
             keys: keys.clone(),
             clock,
+            open_orders_per_account_max: config.accounts.open_orders_per_account_max,
         });
         let switches = SwitchBoard::load(system.store.clone()).await.context("loading switches")?;
         let core = web::Data::new(

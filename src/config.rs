@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use exchange_actors::account::{MarketSpec, SHARD_COUNT_MAX};
+use exchange_actors::account::actor::ShardLayout;
+use exchange_actors::account::{MarketSpec, OPEN_ORDERS_PER_ACCOUNT_MAX, SHARD_COUNT_MAX};
 use exchange_actors::book::{BookCapacity, BookLimits};
 use exchange_actors::model::SymbolSpec;
 use serde::Deserialize;
@@ -97,6 +98,23 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields)]
 pub struct AccountsConfig {
     pub shards: u16,
+    /// Open orders one account may have over all symbols (a market maker quoting deep books may
+    /// need more than the default).
+    #[serde(default = "default_open_orders_per_account_max")]
+    pub open_orders_per_account_max: usize,
+}
+
+fn default_open_orders_per_account_max() -> usize {
+    OPEN_ORDERS_PER_ACCOUNT_MAX
+}
+
+impl AccountsConfig {
+    pub fn layout(&self) -> ShardLayout {
+        ShardLayout {
+            shard_count: self.shards,
+            open_orders_per_account_max: self.open_orders_per_account_max,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -145,6 +163,10 @@ impl Config {
             (1..=SHARD_COUNT_MAX).contains(&self.accounts.shards),
             "accounts.shards must be 1..={SHARD_COUNT_MAX}, got {}",
             self.accounts.shards
+        );
+        anyhow::ensure!(
+            self.accounts.open_orders_per_account_max > 0,
+            "accounts.open_orders_per_account_max must be at least 1"
         );
         let mut seen = std::collections::BTreeSet::new();
         specs

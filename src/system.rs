@@ -121,10 +121,14 @@ impl ExchangeSystem {
             user_feed: user_hub.clone(),
         };
         let shard_count = config.accounts.shards;
-        let (shard_supervisor, shards) =
-            ShardSupervisor::start(shard_count, ledger_markets.clone(), shard_ports, supervision)
-                .await
-                .with_context(|| format!("starting {shard_count} account shards"))?;
+        let (shard_supervisor, shards) = ShardSupervisor::start(
+            config.accounts.layout(),
+            ledger_markets.clone(),
+            shard_ports,
+            supervision,
+        )
+        .await
+        .with_context(|| format!("starting {shard_count} account shards"))?;
         crate::observe::start_lag_sampler(supervisor.clone(), shard_supervisor.clone());
         let history =
             history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)

@@ -14,6 +14,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend a bench's `--backend` names: `sqlite` or `postgres`.
+    pub fn named(name: &str) -> Backend {
+        match name {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("unknown backend {other}: sqlite or postgres"),
+        }
+    }
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDatabase {

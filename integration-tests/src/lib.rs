@@ -6,6 +6,7 @@ pub mod db;
 pub mod history_rows;
 pub mod http;
 pub mod ledger_checks;
+pub mod load;
 pub mod prometheus;
 pub mod system;
 

@@ -382,3 +382,77 @@ fn cancel_all_answers_each_order_with_binances_cancel_fields() {
     assert!(open_order_ids(&client, &alice).is_empty());
     client.expect_balance(&alice, "USDT", ("1000.00000000", "0.00000000"));
 }
+
+fn amend_keep_priority(client: &HttpClient, trader: &Trader, params: &str) -> (u16, Value) {
+    let body = SignedBody::Form(format!("symbol=BTCUSDT&{params}"));
+    client.signed_body(trader, Method::PUT, "/api/v3/order/amend/keepPriority", &body)
+}
+
+/// Waits until the order's status (settled by the shard from the book's events) is `expected`.
+fn expect_status(client: &HttpClient, trader: &Trader, order_id: u64, expected: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while order_status(client, trader, order_id) != expected {
+        assert!(std::time::Instant::now() < deadline, "order {order_id} never {expected}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn amend_keep_priority_shrinks_in_place_and_the_order_stays_ahead() {
+    let (_directory, _server, client) = fresh_exchange();
+    let alice = client.funded_trader("USDT", "1000");
+    let bob = client.funded_trader("USDT", "1000");
+    let carol = client.funded_trader("BTC", "1");
+    let first = order_id(&place(&client, &alice, &limit_buy("10000", "0.01")));
+    let behind = order_id(&place(&client, &bob, &limit_buy("10000", "0.01")));
+
+    let (status, answer) =
+        amend_keep_priority(&client, &alice, &format!("orderId={first}&newQty=0.005"));
+    assert_eq!(status, 200, "{answer}");
+    let amended = &answer["amendedOrder"];
+    assert_eq!(order_id(amended), first, "same order: {answer}");
+    assert_eq!(
+        (amended["qty"].clone(), amended["status"].clone()),
+        (json!("0.00500"), json!("NEW"))
+    );
+    assert!(answer["executionId"].is_u64() && answer["transactTime"].is_u64(), "{answer}");
+    client.expect_balance(&alice, "USDT", ("950.00000000", "50.00000000"));
+
+    // Not a shrink: the same or a larger quantity, or an unknown order, changes nothing.
+    for new_qty in ["0.005", "0.02"] {
+        let params = format!("orderId={first}&newQty={new_qty}");
+        let msg = "Data sent for parameter 'newQty' is not valid.";
+        expect_error(amend_keep_priority(&client, &alice, &params), 400, -1130, msg);
+    }
+    expect_error(
+        amend_keep_priority(&client, &bob, &format!("orderId={first}&newQty=0.001")),
+        400,
+        -2011,
+        "Unknown order sent.",
+    );
+
+    // A sell of exactly the amended quantity fills alice's order, still first in the queue.
+    let sell = "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.005&price=10000";
+    place(&client, &carol, sell);
+    expect_status(&client, &alice, first, "FILLED");
+    assert_eq!(order_status(&client, &bob, behind), "NEW");
+    client.expect_balance(&alice, "USDT", ("950.00000000", "0.00000000"));
+    client.expect_balance(&bob, "USDT", ("900.00000000", "100.00000000"));
+}
+
+#[test]
+fn cancel_all_without_a_symbol_cancels_every_market() {
+    let (_directory, _server, client) = fresh_exchange();
+    let alice = client.funded_trader("USDT", "1000");
+    let bitcoin = order_id(&place(&client, &alice, &limit_buy("10000", "0.01")));
+    let ether = "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=1000";
+    let ether = order_id(&place(&client, &alice, ether));
+    let (status, answer) = client.signed(&alice, Method::DELETE, "/api/v3/openOrders", "");
+    assert_eq!(status, 200, "{answer}");
+    let mut ids: Vec<u64> = answer.as_array().expect("a list").iter().map(order_id).collect();
+    ids.sort_unstable();
+    let mut expected = vec![bitcoin, ether];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    client.expect_balance(&alice, "USDT", ("1000.00000000", "0.00000000"));
+}

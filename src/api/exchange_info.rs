@@ -5,7 +5,6 @@
 //! without the disabled ones, `isSpotTradingAllowed`, and price protection as a
 //! PERCENT_PRICE filter.
 
-use exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX;
 use exchange_actors::model::BASIS_POINTS_PER_WHOLE;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -116,17 +115,25 @@ pub fn exchange_info<'a>(
     server_time_ms: u64,
     switches: &Switches,
     rate_limits: Vec<RateLimit>,
+    open_orders_per_account_max: usize,
 ) -> ExchangeInfo {
     ExchangeInfo {
         timezone: "UTC",
         server_time: server_time_ms,
         rate_limits,
         exchange_filters: Vec::new(),
-        symbols: markets.into_iter().map(|market| symbol_info(market, switches)).collect(),
+        symbols: markets
+            .into_iter()
+            .map(|market| symbol_info(market, switches, open_orders_per_account_max))
+            .collect(),
     }
 }
 
-pub fn symbol_info(market: &ApiMarket, switches: &Switches) -> SymbolInfo {
+pub fn symbol_info(
+    market: &ApiMarket,
+    switches: &Switches,
+    open_orders_per_account_max: usize,
+) -> SymbolInfo {
     let spec = &market.spec;
     let mode = switches.mode_of(&spec.symbol);
     let own = switches.symbol(&spec.symbol);
@@ -134,7 +141,7 @@ pub fn symbol_info(market: &ApiMarket, switches: &Switches) -> SymbolInfo {
         .into_iter()
         .filter(|name| own.is_none_or(|own| !own.disabled_order_types.contains(*name)))
         .collect();
-    let mut filters = filters(market);
+    let mut filters = filters(market, open_orders_per_account_max);
     if let Some(bps) = own.map(|own| own.price_protection_bps).filter(|bps| *bps > 0) {
         let (up, down) = multipliers(bps);
         // Before MAX_NUM_ORDERS, the last filter.
@@ -178,7 +185,7 @@ fn multipliers(bps: u32) -> (String, String) {
     (up, down)
 }
 
-fn filters(market: &ApiMarket) -> Vec<Filter> {
+fn filters(market: &ApiMarket, open_orders_per_account_max: usize) -> Vec<Filter> {
     let spec = &market.spec;
     let price = |value| with_places(value, market.quote_precision());
     let qty = |value| with_places(value, market.base_precision());
@@ -217,6 +224,6 @@ fn filters(market: &ApiMarket) -> Vec<Filter> {
         });
     }
     // The shard's limit counts open orders over all symbols, so it bounds each one too.
-    filters.push(Filter::MaxNumOrders { max_num_orders: OPEN_ORDERS_PER_ACCOUNT_MAX });
+    filters.push(Filter::MaxNumOrders { max_num_orders: open_orders_per_account_max });
     filters
 }

@@ -12,7 +12,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use exchange_actors::index::{LocalIndex, ObserveQuote, Quote, check_pushed_quote};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::core::tokens_equal;
 use super::errors::{ApiError, code};

@@ -86,7 +86,13 @@ pub async fn exchange_info(
     let markets = selected_markets(&params, &all_markets)?;
     let switches = current_switches(board.as_ref().map(|board| board.get_ref()));
     let rate_limits = limiter.map(|limiter| limiter.settings().exchange_info()).unwrap_or_default();
-    let body = exchange_info_body(markets, state.now_ms(), &switches, rate_limits);
+    let body = exchange_info_body(
+        markets,
+        state.now_ms(),
+        &switches,
+        rate_limits,
+        state.open_orders_per_account_max,
+    );
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -46,6 +46,7 @@ mod admin_reconcile;
 mod admin_switches;
 mod admin_symbols;
 mod all_orders;
+mod amend;
 mod auth;
 mod batch_orders;
 mod cancel_replace;

@@ -59,6 +59,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::all_orders::all_orders,
         super::my_trades::my_trades,
         super::cancel_replace::cancel_replace,
+        super::amend::amend_keep_priority,
         super::batch_orders::place_batch,
         super::batch_orders::cancel_batch,
         super::countdown::countdown_cancel_all,
@@ -125,7 +126,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             "internalToken",
-            header(super::INTERNAL_TOKEN_HEADER, "The internal publishers' token (`INTERNAL_TOKEN`)."),
+            header(
+                super::INTERNAL_TOKEN_HEADER,
+                "The internal publishers' token (`INTERNAL_TOKEN`).",
+            ),
         );
     }
 }

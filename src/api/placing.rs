@@ -22,7 +22,7 @@ use super::params::{CLIENT_ORDER_ID_LEGAL_RANGE, OrderRef, PlaceParams, Response
 use super::render;
 use super::state::ApiMarket;
 
-const NANOS_PER_MILLI: u64 = 1_000_000;
+pub const NANOS_PER_MILLI: u64 = 1_000_000;
 
 /// One trade of a new order as taker (`newOrderRespType=FULL`).
 #[derive(Debug, Serialize, ToSchema)]

@@ -98,6 +98,22 @@ pub struct CancelReplaceRequest {
     signed: SignedFields,
 }
 
+/// `PUT /api/v3/order/amend/keepPriority`'s parameters.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmendKeepPriorityRequest {
+    /// The order's market.
+    symbol: String,
+    /// The order's id (or `origClientOrderId`).
+    order_id: Option<u64>,
+    /// The order's client id.
+    orig_client_order_id: Option<String>,
+    /// The order's new quantity: above what is executed, below its quantity now.
+    new_qty: String,
+    #[serde(flatten)]
+    signed: SignedFields,
+}
+
 /// `POST /api/v3/batchOrders`'s parameters.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

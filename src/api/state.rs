@@ -108,6 +108,8 @@ pub struct ApiState {
     pub books: Arc<BookDirectory>,
     pub keys: Arc<dyn ApiKeyRegistry>,
     pub clock: Arc<dyn Clock>,
+    /// The shards' open-orders limit per account (`accounts.open_orders_per_account_max`).
+    pub open_orders_per_account_max: usize,
 }
 
 impl ApiState {

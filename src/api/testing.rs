@@ -70,6 +70,7 @@ pub(crate) fn state_with_books(books: Arc<BookDirectory>) -> ApiState {
         books,
         keys,
         clock: FixedClock::at_ms(NOW_MS),
+        open_orders_per_account_max: exchange_actors::account::OPEN_ORDERS_PER_ACCOUNT_MAX,
     }
 }
 

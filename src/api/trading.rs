@@ -28,7 +28,7 @@ use super::placing::{
     cancel_restriction, canceled_body, generated_cancel_id, known_order, place_one, submit,
 };
 use super::request_schemas::{NewOrderRequest, OrderLookupParams, SignedFields};
-use super::state::{ApiMarket, ApiState};
+use super::state::{ApiMarket, ApiMarkets, ApiState};
 
 /// Mounts the signed routes; [`ApiState`], [`TradingCore`] and the
 /// `Addr<`[`DeadManSwitch`](super::DeadManSwitch)`>` must be app data.
@@ -41,6 +41,7 @@ pub fn configure_trading(config: &mut web::ServiceConfig) {
         .route("/api/v3/openOrders", web::delete().to(cancel_open_orders))
         .route("/api/v3/allOrders", web::get().to(super::all_orders::all_orders))
         .route("/api/v3/order/cancelReplace", web::post().to(super::cancel_replace::cancel_replace))
+        .route("/api/v3/order/amend/keepPriority", web::put().to(super::amend::amend_keep_priority))
         .route("/api/v3/batchOrders", web::post().to(super::batch_orders::place_batch))
         .route("/api/v3/batchOrders", web::delete().to(super::batch_orders::cancel_batch))
         .route("/api/v3/countdownCancelAll", web::post().to(super::countdown::countdown_cancel_all))
@@ -240,13 +241,16 @@ pub async fn open_orders_of(
     Ok(bodies)
 }
 
-/// Cancel all open orders of a market.
+/// Cancel all open orders of a market, or of the account.
+///
+/// With `symbol`, as Binance. Without it (an extension), every open order of the account on
+/// every market: one bulk cancel (one journal commit) per market that has any.
 #[utoipa::path(
     delete,
     path = "/api/v3/openOrders",
     tag = "trading",
     params(
-        ("symbol" = String, Query, description = "The market."),
+        ("symbol" = Option<String>, Query, description = "The market; absent: every market."),
         SignedFields,
     ),
     responses(
@@ -263,9 +267,43 @@ async fn cancel_open_orders(
     state: web::Data<ApiState>,
     core: web::Data<TradingCore>,
 ) -> Result<HttpResponse, ApiError> {
+    let bodies = cancel_open_orders_of(&state, &core, auth.account_id, &auth.params).await?;
+    Ok(HttpResponse::Ok().json(bodies))
+}
+
+/// `DELETE /api/v3/openOrders` (and `openOrders.cancelAll`) for a checked request: the orders
+/// canceled, of `symbol`'s market or, without it, of every market.
+pub async fn cancel_open_orders_of(
+    state: &ApiState,
+    core: &TradingCore,
+    account_id: AccountId,
+    params: &Params,
+) -> Result<Vec<Value>, ApiError> {
     let markets = state.markets();
-    let market = market(&auth.params, &markets)?;
-    Ok(HttpResponse::Ok().json(cancel_all_of_market(&core, auth.account_id, market).await?))
+    if params.get("symbol").is_some() {
+        return cancel_all_of_market(core, account_id, market(params, &markets)?).await;
+    }
+    let open = core
+        .shard(account_id)
+        .send(GetOpenOrders { account_id, symbol: None })
+        .await
+        .map_err(|error| mailbox_error(&error))?;
+    let symbols = open.iter().map(|order| order.symbol).collect();
+    cancel_all_of_markets(core, &markets, account_id, &symbols).await
+}
+
+/// [`cancel_all_of_market`] on each market of `symbols`: one bulk cancel each.
+async fn cancel_all_of_markets(
+    core: &TradingCore,
+    markets: &ApiMarkets,
+    account_id: AccountId,
+    symbols: &BTreeSet<SymbolCode>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut bodies = Vec::new();
+    for market in markets.iter().filter(|market| symbols.contains(&market.symbol())) {
+        bodies.extend(cancel_all_of_market(core, account_id, market).await?);
+    }
+    Ok(bodies)
 }
 
 /// Cancels every open order of `account_id` in `market` (one book command) and answers as
@@ -324,11 +362,8 @@ pub async fn cancel_account_orders(
     let markets = state.markets();
     let mut canceled = 0;
     if bulk {
-        let symbols: BTreeSet<SymbolCode> = orders.iter().map(|order| order.symbol).collect();
-        for market in markets.iter().filter(|market| symbols.contains(&market.symbol())) {
-            canceled += cancel_all_of_market(core, account_id, market).await?.len();
-        }
-        return Ok(canceled);
+        let symbols = orders.iter().map(|order| order.symbol).collect();
+        return Ok(cancel_all_of_markets(core, &markets, account_id, &symbols).await?.len());
     }
     for order in orders {
         let Some(market) = markets.get(order.symbol.as_str()) else { continue };

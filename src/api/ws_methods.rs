@@ -9,6 +9,7 @@
 //! | `order.status` | `GET /api/v3/order` |
 //! | `openOrders.status` | `GET /api/v3/openOrders` |
 //! | `openOrders.cancelAll` | `DELETE /api/v3/openOrders` |
+//! | `order.amend.keepPriority` | `PUT /api/v3/order/amend/keepPriority` |
 //! | `openOrders.countdownCancelAll` | `POST /api/v3/countdownCancelAll` (extension) |
 //!
 //! plus `session.logon` / `session.logout` / `session.status`, `userDataStream.subscribe
@@ -23,6 +24,7 @@ use actix_web::web;
 use exchange_actors::model::AccountId;
 use serde_json::{Map, Value, json};
 
+use super::amend::amend_keep_priority_of;
 use super::auth::authenticate_json;
 use super::cancel_replace::cancel_replace_order;
 use super::core::TradingCore;
@@ -30,10 +32,9 @@ use super::countdown::set_countdown;
 use super::dead_man::DeadManSwitch;
 use super::errors::{ApiError, code};
 use super::param_set::Params;
-use super::params::market;
 use super::state::ApiState;
 use super::trading::{
-    cancel_all_of_market, cancel_order, open_orders_of, place_order, query_order,
+    cancel_open_orders_of, cancel_order, open_orders_of, place_order, query_order,
 };
 
 /// What a WebSocket API session needs (cheap to clone).
@@ -149,10 +150,11 @@ async fn trade(
         "order.cancel" => Ok(cancel_order(state, core, account_id, params).await?),
         "order.status" => json_of(query_order(state, core, account_id, params).await),
         "openOrders.status" => json_of(open_orders_of(state, core, account_id, params).await),
+        "order.amend.keepPriority" => {
+            json_of(amend_keep_priority_of(state, core, account_id, params).await)
+        }
         "openOrders.cancelAll" => {
-            let markets = state.markets();
-            let market = market(params, &markets)?;
-            json_of(cancel_all_of_market(core, account_id, market).await)
+            json_of(cancel_open_orders_of(state, core, account_id, params).await)
         }
         "order.cancelReplace" => {
             let (status, body) = cancel_replace_order(state, core, account_id, params).await?;

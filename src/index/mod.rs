@@ -88,18 +88,18 @@ impl IndexService {
     ) -> anyhow::Result<IndexService> {
         let (lock, feed, lock_probe): (Arc<dyn LeaderLock>, Arc<dyn IndexFeed>, LockProbe) =
             match &settings.redis_url {
-            Some(url) => {
-                let pool = redis_pool(url)?;
-                let probe = LockProbe::Redis(pool.clone());
-                let lock = RedisLeaderLock::new(
-                    pool.clone(),
-                    settings.lock_key.clone(),
-                    settings.epoch_key(),
-                );
-                (lock, RedisIndexFeed::start(url, pool, settings.price_channel()), probe)
-            }
-            None => (InProcessLock::new(), InProcessIndexFeed::new(), LockProbe::InProcess),
-        };
+                Some(url) => {
+                    let pool = redis_pool(url)?;
+                    let probe = LockProbe::Redis(pool.clone());
+                    let lock = RedisLeaderLock::new(
+                        pool.clone(),
+                        settings.lock_key.clone(),
+                        settings.epoch_key(),
+                    );
+                    (lock, RedisIndexFeed::start(url, pool, settings.price_channel()), probe)
+                }
+                None => (InProcessLock::new(), InProcessIndexFeed::new(), LockProbe::InProcess),
+            };
         let staleness =
             settings.indexes.iter().map(|index| (index.name.clone(), index.staleness_ms)).collect();
         let board = IndexBoard::start(feed.as_ref(), staleness);

@@ -133,7 +133,10 @@ impl LeaderLock for RedisLeaderLock {
 pub async fn ping(pool: &Pool, timeout: Duration) -> Result<(), String> {
     let call = async {
         let mut connection = pool.get().await.map_err(|error| error.to_string())?;
-        redis::cmd("PING").query_async::<String>(&mut connection).await.map_err(|error| error.to_string())
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(|error| error.to_string())
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(answer) => answer.map(|_pong| ()),

@@ -15,7 +15,8 @@ use crate::model::{
 /// Closed orders remembered per account for client order id uniqueness.
 pub const RECENT_CLOSED_ORDERS_PER_ACCOUNT: usize = 1_000;
 
-/// Open (pending, new or partially filled) orders one account may have on a shard.
+/// Open (pending, new or partially filled) orders one account may have on a shard, unless the
+/// operator configures another limit ([`AccountState::set_open_orders_max`](super::AccountState::set_open_orders_max)).
 pub const OPEN_ORDERS_PER_ACCOUNT_MAX: usize = 10_000;
 
 /// Binance's order statuses, plus PENDING: funds held, the book has not confirmed yet.

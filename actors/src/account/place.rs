@@ -14,7 +14,7 @@
 use super::errors::AccountReject;
 use super::ledger::Cause;
 use super::market::MarketSpec;
-use super::orders::{OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus};
+use super::orders::{OrderRecord, OrderStatus};
 use super::state::{AccountState, SHARD_COUNT_MAX};
 use crate::model::{
     AccountId, AmendOrder, AssetCode, ClientOrderId, Notional, OrderId, OrderQuantity, OrderType,
@@ -62,7 +62,7 @@ impl AccountState {
         self.check_account(request.account_id)?;
         check_shape(&request)?;
         self.check_client_order_id(request.account_id, request.client_order_id)?;
-        if self.orders.open_count(request.account_id) >= OPEN_ORDERS_PER_ACCOUNT_MAX {
+        if self.orders.open_count(request.account_id) >= self.open_orders_max {
             return Err(AccountReject::TooManyOpenOrders);
         }
         let requirement = self.requirement(&market, &request)?;

@@ -8,7 +8,7 @@ use super::balances::{Balance, BalanceRow, Journal};
 use super::errors::AccountReject;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
 use super::market::MarketSpec;
-use super::orders::{OrderBook, OrderRecord, OrderStatus};
+use super::orders::{OPEN_ORDERS_PER_ACCOUNT_MAX, OrderBook, OrderRecord, OrderStatus};
 use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
 
 /// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
@@ -66,6 +66,8 @@ pub struct AccountState {
     pub(super) order_updates: Vec<super::user_updates::OrderUpdate>,
     /// Deposits stop at this much of an asset taken in (see [`shard_supply_max`]).
     supply_max: i128,
+    /// Open orders one account may have (see [`OPEN_ORDERS_PER_ACCOUNT_MAX`]).
+    pub(super) open_orders_max: usize,
 }
 
 impl AccountState {
@@ -89,6 +91,7 @@ impl AccountState {
             opened_accounts: Vec::new(),
             order_updates: Vec::new(),
             supply_max: shard_supply_max(SHARD_COUNT_MAX),
+            open_orders_max: OPEN_ORDERS_PER_ACCOUNT_MAX,
         }
     }
 
@@ -96,6 +99,13 @@ impl AccountState {
     /// default assumes the most shards there can be).
     pub fn set_shard_count(&mut self, shard_count: u16) {
         self.supply_max = shard_supply_max(shard_count);
+    }
+
+    /// Lets one account have up to `open_orders_max` open orders (a market maker quoting many
+    /// levels on many symbols); orders already open above a lowered limit stay open.
+    pub fn set_open_orders_max(&mut self, open_orders_max: usize) {
+        assert!(open_orders_max > 0, "an account may have at least one open order");
+        self.open_orders_max = open_orders_max;
     }
 
     /// Rebuilds a shard from the rows the shell stored. Nothing is marked changed.
@@ -272,7 +282,7 @@ impl AccountState {
 
     /// Every order of `account` on `symbol` the shard holds in memory: open, pending and the
     /// recent closed ones, in no particular order. At most
-    /// `OPEN_ORDERS_PER_ACCOUNT_MAX + RECENT_CLOSED_ORDERS_PER_ACCOUNT`.
+    /// `open_orders_max + RECENT_CLOSED_ORDERS_PER_ACCOUNT`.
     pub fn known_orders(
         &self,
         account: AccountId,

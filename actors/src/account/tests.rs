@@ -801,3 +801,16 @@ fn own_events_view_matches_settlement(#[case] request: PlaceRequest) {
     assert_eq!(traded, settled.executed_qty.0);
     assert!(fees_charged >= 0);
 }
+
+#[test]
+fn the_configured_open_orders_limit_refuses_the_next_order_until_one_ends() {
+    let mut harness = Harness::new();
+    harness.state.set_open_orders_max(2);
+    let first = harness.place(limit(ALICE, Side::Buy, 100, 1));
+    harness.place(limit(ALICE, Side::Buy, 101, 1));
+    let refused = harness.state.place(limit(ALICE, Side::Buy, 102, 1));
+    assert_eq!(refused, Err(AccountReject::TooManyOpenOrders));
+    assert!(harness.state.place(limit(BOB, Side::Buy, 102, 1)).is_ok(), "per account");
+    harness.cancel(ALICE, first);
+    assert!(harness.state.place(limit(ALICE, Side::Buy, 102, 1)).is_ok());
+}

@@ -13,10 +13,11 @@ use actix::prelude::*;
 use super::metrics::{ActorKind, count_restart, register_restarts};
 use super::{Heartbeat, RestartReason, ShardDirectory, SupervisorSettings};
 use crate::account::MarketSpec;
-use crate::account::actor::{AccountShard, AddMarket, ShardPorts, ShardStartError};
+use crate::account::actor::{AccountShard, AddMarket, ShardLayout, ShardPorts, ShardStartError};
 use crate::model::SymbolCode;
 
 pub struct ShardSupervisor {
+    layout: ShardLayout,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
     directory: Arc<ShardDirectory>,
@@ -40,7 +41,7 @@ impl std::fmt::Debug for ShardSupervisor {
 
 async fn start_shard(
     shard_index: u16,
-    shard_count: u16,
+    layout: ShardLayout,
     markets: BTreeMap<SymbolCode, MarketSpec>,
     ports: ShardPorts,
     settings: SupervisorSettings,
@@ -49,7 +50,7 @@ async fn start_shard(
     let heartbeat = Arc::new(Heartbeat::default());
     let address = AccountShard::start(
         shard_index,
-        shard_count,
+        layout,
         markets,
         ports,
         &arbiter.handle(),
@@ -61,29 +62,30 @@ async fn start_shard(
 }
 
 impl ShardSupervisor {
-    /// Starts shards `0..count` in order and the supervisor watching them.
+    /// Starts shards `0..layout.shard_count` in order and the supervisor watching them.
     pub async fn start(
-        count: u16,
+        layout: ShardLayout,
         markets: BTreeMap<SymbolCode, MarketSpec>,
         ports: ShardPorts,
         settings: SupervisorSettings,
     ) -> Result<(Addr<ShardSupervisor>, Arc<ShardDirectory>), ShardStartError> {
         let (mut shards, mut heartbeats) = (Vec::new(), Vec::new());
-        for shard_index in 0..count {
+        for shard_index in 0..layout.shard_count {
             let (shard, heartbeat) =
-                start_shard(shard_index, count, markets.clone(), ports.clone(), settings).await?;
+                start_shard(shard_index, layout, markets.clone(), ports.clone(), settings).await?;
             shards.push(shard);
             heartbeats.push(heartbeat);
         }
         let directory = ShardDirectory::new(shards);
         register_restarts(ActorKind::AccountShard);
         let supervisor = ShardSupervisor {
+            layout,
             markets,
             ports,
             directory: directory.clone(),
             settings,
             heartbeats,
-            restarting: vec![false; usize::from(count)],
+            restarting: vec![false; usize::from(layout.shard_count)],
             restarts: BTreeMap::new(),
         };
         Ok((supervisor.start(), directory))
@@ -117,8 +119,7 @@ impl ShardSupervisor {
         self.restarting[index] = true;
         tracing::warn!(shard_index, ?reason, "replacing account shard");
         let (markets, ports) = (self.markets.clone(), self.ports.clone());
-        let count = u16::try_from(self.restarting.len()).unwrap_or(u16::MAX);
-        let start = start_shard(shard_index, count, markets, ports, self.settings);
+        let start = start_shard(shard_index, self.layout, markets, ports, self.settings);
         ctx.spawn(start.into_actor(self).map(move |started, supervisor, _ctx| {
             supervisor.restarting[index] = false;
             match started {

@@ -15,16 +15,14 @@
 // Rates and rate percentages are display figures, not money.
 #![allow(clippy::float_arithmetic)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 use exchange_actors::account::PlaceRequest;
-use exchange_actors::model::{
-    AccountId, ClientOrderId, OrderQuantity, OrderType, Price, Qty, SelfTradePrevention, Side,
-    SymbolCode, TimeInForce,
-};
-use hdrhistogram::Histogram;
 use integration_tests::db::Backend;
+use integration_tests::load::{
+    flat_out, flood_order, fund_generously, open_loop, place_one, quantiles,
+};
 use integration_tests::system::TestExchange;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,81 +42,10 @@ struct Args {
     rate_percent: u64,
 }
 
-const UNIT: i128 = 100_000_000;
-
 fn request(rng: &mut ChaCha8Rng, accounts: u64) -> PlaceRequest {
     let symbol = if rng.gen_bool(0.5) { "BTCUSDT" } else { "ETHUSDT" };
-    let mid = if symbol == "BTCUSDT" { 5_000_000 } else { 300_000 };
-    let side = if rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
-    // Mostly resting orders around the mid; about one in ten crosses.
-    let offset = rng.gen_range(1..=500);
-    let crossing = rng.gen_range(0..10) == 0;
-    let price = match (side, crossing) {
-        (Side::Buy, false) | (Side::Sell, true) => mid - offset,
-        (Side::Sell, false) | (Side::Buy, true) => mid + offset,
-    };
-    PlaceRequest {
-        symbol: SymbolCode::new(symbol).expect("symbol"),
-        account_id: AccountId(rng.gen_range(1..=accounts)),
-        client_order_id: ClientOrderId::NONE,
-        side,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Gtc,
-        price: Some(Price(price)),
-        quantity: OrderQuantity::Base(Qty(rng.gen_range(100..=1_000))),
-        self_trade_prevention: SelfTradePrevention::None,
-        reduce_only: false,
-        ts_ns: 0,
-    }
-}
-
-async fn flat_out(exchange: &TestExchange, requests: Vec<PlaceRequest>, in_flight: usize) -> f64 {
-    let started = Instant::now();
-    let mut running = tokio::task::JoinSet::new();
-    let count = requests.len();
-    for request in requests {
-        while running.len() >= in_flight {
-            running.join_next().await.expect("task").expect("no panic");
-        }
-        let shard = exchange.system.shard(request.account_id).clone();
-        running.spawn_local(async move {
-            let answers =
-                shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
-            assert!(answers.expect("shard alive")[0].is_ok(), "order placed");
-        });
-    }
-    while running.join_next().await.is_some() {}
-    count as f64 / started.elapsed().as_secs_f64()
-}
-
-async fn open_loop(
-    exchange: &TestExchange,
-    requests: Vec<PlaceRequest>,
-    rate: f64,
-) -> Histogram<u64> {
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let started = tokio::time::Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / rate);
-    let count = requests.len();
-    for (index, request) in requests.into_iter().enumerate() {
-        let scheduled = started + interval * u32::try_from(index).expect("count fits u32");
-        tokio::time::sleep_until(scheduled).await;
-        let shard = exchange.system.shard(request.account_id).clone();
-        let sender = sender.clone();
-        tokio::task::spawn_local(async move {
-            let answers =
-                shard.send(exchange_actors::account::actor::PlaceOrders(vec![request])).await;
-            assert!(answers.expect("shard alive")[0].is_ok(), "order placed");
-            let latency = tokio::time::Instant::now() - scheduled;
-            sender.send(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)).expect("collector");
-        });
-    }
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    for _ in 0..count {
-        let micros = receiver.recv().await.expect("every request reports");
-        histogram.record(micros.max(1)).expect("in range");
-    }
-    histogram
+    let mid_ticks = if symbol == "BTCUSDT" { 5_000_000 } else { 300_000 };
+    flood_order(rng, symbol, mid_ticks, accounts)
 }
 
 /// Milliseconds until every shard's journaled batches are projected into rows: how far the
@@ -131,17 +58,11 @@ async fn finish_projection(exchange: &TestExchange) -> u128 {
 
 fn main() {
     let args = Args::parse();
-    let backend = match args.backend.as_str() {
-        "sqlite" => Backend::Sqlite,
-        "postgres" => Backend::Postgres,
-        other => panic!("unknown backend {other}"),
-    };
+    let backend = Backend::named(&args.backend);
     actix::System::new().block_on(async move {
         let exchange = TestExchange::start(backend).await;
         for account in 1..=args.accounts {
-            let funds =
-                [("BTC", 1_000 * UNIT), ("ETH", 10_000 * UNIT), ("USDT", 100_000_000 * UNIT)];
-            exchange.fund(account, &funds).await;
+            fund_generously(&exchange, account).await;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let warmup: Vec<_> =
@@ -160,15 +81,16 @@ fn main() {
         );
         let rate = throughput * args.rate_percent as f64 / 100.0;
         let requests: Vec<_> = (0..args.orders).map(|_| request(&mut rng, args.accounts)).collect();
-        let histogram = open_loop(&exchange, requests, rate).await;
+        let mut requests = requests.into_iter();
+        let histogram = open_loop(args.orders, rate, |_| {
+            place_one(&exchange, requests.next().expect("one request per index"))
+        })
+        .await;
         println!(
-            "{} open loop at {:.0} orders/s: ack p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+            "{} open loop at {:.0} orders/s: ack {}",
             args.backend,
             rate,
-            histogram.value_at_quantile(0.5),
-            histogram.value_at_quantile(0.99),
-            histogram.value_at_quantile(0.999),
-            histogram.max()
+            quantiles(&histogram)
         );
         exchange.settle().await;
     });

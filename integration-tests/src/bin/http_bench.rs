@@ -140,11 +140,7 @@ async fn open_loop(sender: Rc<Sender>, placements: Vec<Placement>, rate: f64) ->
 
 fn main() {
     let args = Args::parse();
-    let backend = match args.backend.as_str() {
-        "sqlite" => Backend::Sqlite,
-        "postgres" => Backend::Postgres,
-        other => panic!("unknown backend {other}"),
-    };
+    let backend = Backend::named(&args.backend);
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let database = runtime.block_on(TestDatabase::create(backend));

@@ -58,6 +58,16 @@ use crate::supervisor::{BookDirectory, Deadlines, Heartbeat, SupervisorSettings,
 /// Events read from the journal per catch-up query.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
 
+/// How the accounts are split over shards and what each account may hold open: the operator's
+/// settings every shard starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardLayout {
+    pub shard_count: u16,
+    /// Open orders one account may have (default
+    /// [`OPEN_ORDERS_PER_ACCOUNT_MAX`](crate::account::OPEN_ORDERS_PER_ACCOUNT_MAX)).
+    pub open_orders_per_account_max: usize,
+}
+
 /// What a shard needs from outside.
 #[derive(Clone)]
 pub struct ShardPorts {
@@ -141,7 +151,7 @@ impl AccountShard {
     /// Rebuilds shard `shard_index` from the journal and starts it on `arbiter`.
     pub async fn start(
         shard_index: u16,
-        shard_count: u16,
+        layout: ShardLayout,
         markets: BTreeMap<SymbolCode, MarketSpec>,
         ports: ShardPorts,
         arbiter: &ArbiterHandle,
@@ -153,7 +163,8 @@ impl AccountShard {
         let restored = ports.journal.load_shard(shard_index, recent).await?;
         let symbols: Vec<SymbolCode> = markets.keys().copied().collect();
         let mut state = AccountState::restore(shard_index, markets, restored);
-        state.set_shard_count(shard_count);
+        state.set_shard_count(layout.shard_count);
+        state.set_open_orders_max(layout.open_orders_per_account_max);
         // Subscribe before catching up: whatever is published meanwhile is either read from
         // the journal or arrives here (duplicates are dropped by watermark).
         let events = ports.bus.subscribe(&shard_stream(shard_index));
