@@ -1,7 +1,8 @@
 //! `scripts/backup-db.sh` then `scripts/restore-db.sh` into an empty database, on PostgreSQL
 //! and on SQLite: the exchange started on the restored database shows every account's
 //! balances and open orders as before, and the database holds the same balances, ledger and
-//! trades, with balances equal to the ledger's replay (the reconciliation an operator runs).
+//! trades, with balances equal to the ledger's replay and the same clean reconciliation
+//! (`GET /admin/reconcile`).
 //!
 //! The backup is taken while the exchange runs (online), after its trades have settled.
 
@@ -53,6 +54,19 @@ fn script(name: &str, args: &[&str]) {
     );
 }
 
+/// `GET /admin/reconcile` without its time: anomalies and what was checked.
+fn reconciliation(client: &HttpClient) -> Value {
+    let (status, mut report) = client.raw(
+        reqwest::Method::GET,
+        "/admin/reconcile",
+        &[("X-Admin-Token", integration_tests::http::ADMIN_TOKEN)],
+        None,
+    );
+    assert_eq!(status, 200, "{report}");
+    report.as_object_mut().unwrap().remove("atMs");
+    report
+}
+
 /// What a trader sees: balances and open orders.
 fn view(client: &HttpClient, trader: &Trader) -> (Value, Value) {
     let (status, account) = client.signed(trader, Method::GET, "/api/v3/account", "");
@@ -102,6 +116,8 @@ fn backup_then_restore_gives_identical_state(backend: Backend, extension: &str) 
     let before_views = [view(&client, &buyer), view(&client, &seller)];
     let before = runtime.block_on(snapshot(&store));
     assert!(before[3][0].1 > 0, "the ledger has entries");
+    let reconciled_before = reconciliation(&client);
+    assert_eq!(reconciled_before["anomalyCount"], 0, "{reconciled_before}");
 
     let directory = tempfile::tempdir().unwrap();
     let backup = directory.path().join(format!("exchange.{extension}"));
@@ -116,6 +132,7 @@ fn backup_then_restore_gives_identical_state(backend: Backend, extension: &str) 
     let after_views = [view(&client, &buyer), view(&client, &seller)];
     assert_eq!(after_views, before_views, "balances and open orders as before the backup");
     assert_eq!(after_views[1].1.as_array().map(Vec::len), Some(1), "the resting ask is back");
+    assert_eq!(reconciliation(&client), reconciled_before, "the same reconciliation");
     let restored_store = runtime.block_on(Store::connect(&restored.url)).expect("connect");
     let after = runtime.block_on(snapshot(&restored_store));
     assert_eq!(after, before, "balances, ledger sums and entry count");

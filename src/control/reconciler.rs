@@ -89,6 +89,9 @@ fn now_ms() -> u64 {
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The first periodic run waits at most this long after start.
+pub const FIRST_RUN_DELAY: Duration = Duration::from_secs(5);
+
 impl Reconciler {
     pub fn new(
         store: Store,
@@ -99,10 +102,12 @@ impl Reconciler {
         Reconciler { store, shards, board, auto_cancel_only, one_at_a_time: Default::default() }
     }
 
-    /// Runs every `period` until the process stops (the first run after one period).
+    /// Runs every `period` until the process stops; the first run comes after at most
+    /// [`FIRST_RUN_DELAY`], so the anomaly gauge exists (and means something) soon after start.
     pub fn spawn_periodic(self: Arc<Self>, period: Duration) {
         actix::spawn(async move {
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let first = tokio::time::Instant::now() + period.min(FIRST_RUN_DELAY);
+            let mut ticks = tokio::time::interval_at(first, period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;

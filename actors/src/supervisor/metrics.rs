@@ -7,6 +7,11 @@ use super::{RestartReason, TransientState};
 pub const TRANSIENT_ORDERS: &str = "exchange_transient_orders";
 /// How long orders stayed in a transient state, by `state`, in seconds (histogram).
 pub const TRANSIENT_STATE_AGE_SECONDS: &str = "exchange_transient_state_age_seconds";
+/// How long the oldest order still in a transient state has been in it, by `state` and
+/// `shard`, in seconds (gauge; 0 when none): what the "past half its deadline" alerts compare.
+pub const TRANSIENT_OLDEST_AGE_SECONDS: &str = "exchange_transient_oldest_age_seconds";
+/// Each transient state's configured deadline, by `state`, in seconds (gauge).
+pub const TRANSIENT_DEADLINE_SECONDS: &str = "exchange_transient_deadline_seconds";
 /// Actors replaced by a supervisor, by `kind` (book, account_shard) and `reason` (counter).
 pub const ACTOR_RESTARTS_TOTAL: &str = "exchange_actor_restarts_total";
 /// Overdue orders re-driven, by `state` (counter; one order re-driven twice counts twice).
@@ -61,11 +66,23 @@ pub fn record_transient_age(state: TransientState, age_ns: u64) {
     metrics::histogram!(TRANSIENT_STATE_AGE_SECONDS, "state" => state.label()).record(seconds);
 }
 
-/// Sets shard `shard_index`'s count of orders in `state`.
-pub fn set_transient_orders(shard_index: u16, state: TransientState, count: usize) {
+/// Sets shard `shard_index`'s count of orders in `state` and the age of its oldest.
+pub fn set_transient_orders(shard_index: u16, state: TransientState, count: usize, oldest_ns: u64) {
     let count = count as f64;
-    metrics::gauge!(TRANSIENT_ORDERS, "state" => state.label(), "shard" => shard_index.to_string())
+    let shard = shard_index.to_string();
+    metrics::gauge!(TRANSIENT_ORDERS, "state" => state.label(), "shard" => shard.clone())
         .set(count);
+    let oldest = std::time::Duration::from_nanos(oldest_ns).as_secs_f64();
+    metrics::gauge!(TRANSIENT_OLDEST_AGE_SECONDS, "state" => state.label(), "shard" => shard)
+        .set(oldest);
+}
+
+/// Exports the configured deadline of every transient state.
+pub fn set_transient_deadlines(deadlines: &super::Deadlines) {
+    for state in TransientState::ALL {
+        metrics::gauge!(TRANSIENT_DEADLINE_SECONDS, "state" => state.label())
+            .set(deadlines.of(state).as_secs_f64());
+    }
 }
 
 /// Describes the metrics (help text) to the installed recorder.

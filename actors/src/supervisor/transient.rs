@@ -24,6 +24,15 @@ impl TransientState {
     pub const ALL: [TransientState; 3] =
         [TransientState::Pending, TransientState::Canceling, TransientState::Liquidating];
 
+    /// Its place in [`TransientState::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            TransientState::Pending => 0,
+            TransientState::Canceling => 1,
+            TransientState::Liquidating => 2,
+        }
+    }
+
     /// The metric label.
     pub fn label(self) -> &'static str {
         match self {
@@ -165,6 +174,18 @@ impl TransientOrders {
 
     pub fn state_of(&self, order_id: OrderId) -> Option<TransientState> {
         self.entries.get(&order_id).map(|entry| entry.state)
+    }
+
+    /// Per state, in [`TransientState::ALL`]'s order: how many orders are in it and how long
+    /// the oldest has been (0 when none), in one pass.
+    pub fn summary(&self, now_ns: u64) -> [(usize, u64); 3] {
+        let mut summary = [(0, 0); 3];
+        for entry in self.entries.values() {
+            let slot = &mut summary[entry.state.index()];
+            slot.0 += 1;
+            slot.1 = slot.1.max(now_ns.saturating_sub(entry.entered_at_ns));
+        }
+        summary
     }
 
     /// How many orders are in `state`.

@@ -96,8 +96,9 @@ impl AccountShard {
         for left in left {
             record_transient_age(left.state, left.age_ns);
         }
-        for state in TransientState::ALL {
-            set_transient_orders(self.shard_index, state, self.transient.count(state));
+        let summary = self.transient.summary(now_ns);
+        for (state, (count, oldest_ns)) in TransientState::ALL.into_iter().zip(summary) {
+            set_transient_orders(self.shard_index, state, count, oldest_ns);
         }
     }
 

@@ -351,6 +351,7 @@ impl Actor for AccountShard {
         };
         scan(self);
         ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
+        crate::supervisor::metrics::set_transient_deadlines(&self.deadlines);
         ctx.run_interval(self.check_interval, |shard, ctx| shard.check_deadlines(ctx));
     }
 }
