@@ -9,6 +9,7 @@ use exchange::config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -68,10 +69,20 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The store `url` names, with `DB_SSL_MODE` and `DB_MAX_OPEN_CONNS` applied, migrated.
+async fn connect(url: &str) -> anyhow::Result<exchange::store::Store> {
+    let database =
+        exchange::store::DatabaseSettings::resolve(url, |name| std::env::var(name).ok())?;
+    let store = exchange::store::Store::connect_sized(&database.url, database.max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", exchange::system::redact(url)))?;
+    store.migrate().await.context("running migrations")?;
+    Ok(store)
+}
+
 async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
     let url = &database.database_url;
-    let store = exchange::store::Store::connect(url).await?;
-    store.migrate().await?;
+    connect(url).await?;
     println!("database {} is up to date", exchange::system::redact(url));
     Ok(())
 }
@@ -93,8 +104,9 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
     // Before the system starts: the bus counts reconnects and publishes from its first moment.
     let metrics = exchange::api::metrics::install_prometheus()?;
     let database_url = &database.database_url;
+    let store = connect(database_url).await?;
     let system =
-        exchange::system::ExchangeSystem::start_with_bus(&config, database_url, &settings.bus())
+        exchange::system::ExchangeSystem::start_on_with_bus(&config, store, &settings.bus())
             .await?;
     tracing::info!(
         symbols = system.markets.len(),

@@ -5,6 +5,7 @@
 mod admin_records;
 mod book_journal;
 mod codec;
+mod database_settings;
 mod ledger_reads;
 mod order_history;
 mod projector;
@@ -18,6 +19,7 @@ mod trades;
 mod watermarks;
 
 pub use admin_records::{AuditRecord, StoredApiKey};
+pub use database_settings::{DatabaseSettings, POOL_CONNECTIONS_DEFAULT};
 pub use order_history::{
     ORDER_PAGE_ROWS_MAX, OrderPageQuery, order_page_select, stored_order_select,
 };
@@ -41,9 +43,6 @@ use migration::{Migrator, MigratorTrait};
 /// The default database of the embedded profile, relative to the working directory.
 pub const SQLITE_DEFAULT_URL: &str = "sqlite://data/exchange.db?mode=rwc";
 
-/// Connections in the pool at most.
-const POOL_CONNECTIONS_MAX: u32 = 8;
-
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
@@ -60,6 +59,11 @@ impl Store {
     /// SQLite runs in WAL mode with `synchronous = FULL`: a commit is on disk before it returns,
     /// so an acknowledged write survives `kill -9` and power loss alike.
     pub async fn connect(url: &str) -> Result<Store, DbErr> {
+        Self::connect_sized(url, POOL_CONNECTIONS_DEFAULT).await
+    }
+
+    /// [`Store::connect`] with a pool of at most `max_connections`.
+    pub async fn connect_sized(url: &str, max_connections: u32) -> Result<Store, DbErr> {
         if let Some(path) = sqlite_path(url)
             && let Some(directory) = std::path::Path::new(path).parent()
             && !directory.as_os_str().is_empty()
@@ -70,7 +74,7 @@ impl Store {
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(POOL_CONNECTIONS_MAX)
+            .max_connections(max_connections)
             .connect_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|sqlite| {
