@@ -121,9 +121,16 @@ async fn soak(backend: Backend) {
             }
         }
         cancels += cancel_answers.len();
+        let failed: Vec<String> = cancel_answers
+            .iter()
+            .filter(|answer| !matches!(answer, Ok(Ok(_))))
+            .map(|answer| format!("{answer:?}"))
+            .collect();
         assert!(
-            cancel_answers.iter().all(|answer| matches!(answer, Ok(Ok(_)))),
-            "cancels answered"
+            failed.is_empty(),
+            "cancels answered: {} failed, e.g. {:?}",
+            failed.len(),
+            failed.first()
         );
         exchange.settle().await;
         check_database(&exchange).await;

@@ -34,8 +34,8 @@ impl Default for SupervisorSettings {
         SupervisorSettings {
             check_interval: Duration::from_millis(25),
             stall_timeout: Duration::from_secs(2),
-            book_heartbeat_interval: Duration::from_millis(1_000),
-            book_missed_heartbeats_max: 2,
+            book_heartbeat_interval: Duration::from_millis(250),
+            book_missed_heartbeats_max: 8,
             deadlines: Deadlines::default(),
         }
     }
