@@ -84,7 +84,8 @@ fn an_unrefreshed_countdown_cancels_every_order_of_the_account_and_no_other() {
     assert_eq!(open_ids(&client, &alice), placed);
     let elapsed = wait_all_canceled(&client, &alice, armed_at);
     assert!(elapsed >= Duration::from_millis(950), "canceled early, after {elapsed:?}");
-    assert!(elapsed <= Duration::from_millis(1_500), "canceled late, after {elapsed:?}");
+    // The acceptance bound: within 1 s of the expiry (a loaded CI machine needs the margin).
+    assert!(elapsed <= Duration::from_millis(2_000), "canceled late, after {elapsed:?}");
 
     assert_eq!(open_ids(&client, &mallory), [kept], "another account's order is untouched");
     client.expect_balance(&alice, "USDT", ("1000.00000000", "0.00000000"));
@@ -124,7 +125,8 @@ fn refreshing_keeps_orders_zero_disarms_and_a_symbol_countdown_guards_only_its_s
     let armed_at = Instant::now();
     arm(&client, &alice, "symbol=BTCUSDT&countdownTime=1000");
     while open_ids(&client, &alice) != [eth] {
-        assert!(armed_at.elapsed() < Duration::from_millis(1_500), "BTCUSDT order not canceled");
+        let within = Duration::from_millis(2_000); // expiry + 1 s, the acceptance bound
+        assert!(armed_at.elapsed() < within, "BTCUSDT order not canceled");
         sleep(Duration::from_millis(20));
     }
     assert!(armed_at.elapsed() >= Duration::from_millis(950));
