@@ -18,8 +18,8 @@ use rand::{Rng as _, SeedableRng as _};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -28,6 +28,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const ORDERS_PER_THREAD: usize = 1_500;
 const PLACING_THREADS: usize = 2;
 const READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// Placing the orders and following them takes ~30 s in a debug build on a quiet 2-core
+/// machine and over 100 s beside other builds; the bound only stops a run that never ends.
+const CATCH_UP_TIME_MAX: Duration = Duration::from_secs(300);
 /// Requests the stalled reader sends without reading the answers.
 const LIST_REQUESTS: u64 = 3_000;
 
@@ -218,7 +221,7 @@ fn a_local_book_follows_the_diffs_exactly_while_a_stalled_reader_is_cut_off() {
                     break;
                 }
             }
-            if started.elapsed() > Duration::from_secs(120) {
+            if started.elapsed() > CATCH_UP_TIME_MAX {
                 watcher.join().expect("placing orders");
                 panic!("the book never caught up");
             }
@@ -317,6 +320,15 @@ fn stalled_reader(base: &str, client: &HttpClient) -> usize {
                     return frames;
                 }
                 Some(Ok(_)) => frames += 1,
+                // The server closed with requests of ours still unread in its socket, so its
+                // kernel answers with a reset, which may overtake the close frame on a loaded
+                // machine; the overflow disconnect itself is proven by the metric above.
+                Some(Err(WsError::Io(error)))
+                    if error.kind() == std::io::ErrorKind::ConnectionReset =>
+                {
+                    println!("reset after {frames} frames instead of the close frame");
+                    return frames;
+                }
                 other => panic!("expected a close frame after {frames} frames, got {other:?}"),
             }
         }

@@ -7,10 +7,13 @@
 //! batches in order and only then answers callers and publishes the events, so no caller hears
 //! of anything that is not durable (DESIGN.md invariant 3).
 //!
-//! Bounds: `queued_max` commands wait in the lanes, a batch holds at most `batch_commands_max`
-//! (a single larger message is refused), `writer_jobs_max` batches wait for the journal (past
-//! that the actor stops reading its mailbox until the writer catches up), and the mailbox holds
-//! `mailbox_capacity` messages (past that `send` waits).
+//! Bounds: `queued_max` commands wait in each lane (past that a message is refused as
+//! overloaded), a batch holds at most `batch_commands_max` (a single larger message is refused),
+//! `writer_jobs_max` batches wait for the journal, and the mailbox holds `mailbox_capacity`
+//! messages (past that `send` waits). While the writer is full the actor applies nothing but
+//! keeps reading its mailbox into the lanes, so a cancel that arrives then still overtakes every
+//! new order not yet applied: it waits for the commit in flight and the batches already applied,
+//! never for the mailbox behind it.
 //!
 //! Failure: when the journal fails or fences a write, the writer fails every waiting caller
 //! and the actor stops; it is rebuilt from the journal ([`recover_engine`]) under a new epoch.
@@ -98,6 +101,10 @@ pub struct SymbolBook {
     settings: BookSettings,
     ports: BookPorts,
     writer: Option<mpsc::Sender<WriteJob>>,
+    /// Room in the writer's queue, reserved while the lanes waited for it.
+    writer_room: Option<mpsc::OwnedPermit<WriteJob>>,
+    /// A task waits for room in the writer's queue (at most one).
+    awaiting_writer_room: bool,
     flush_scheduled: bool,
     out: EngineOutput,
     last_snapshot_event_seq: u64,
@@ -150,6 +157,8 @@ impl SymbolBook {
             settings,
             ports,
             writer: None,
+            writer_room: None,
+            awaiting_writer_room: false,
             flush_scheduled: false,
             out: EngineOutput::with_capacity(1024),
             heartbeat: heartbeat.clone(),
@@ -171,22 +180,63 @@ impl SymbolBook {
         }
     }
 
-    /// Applies the next batch and hands it to the writer.
+    /// Applies the next batch and hands it to the writer, when the writer has room for it.
     fn flush(&mut self, ctx: &mut Context<Self>) {
         self.flush_scheduled = false;
-        let started = Instant::now();
-        let messages = self.lanes.take_batch(self.settings.batch_commands_max);
-        if messages.is_empty() {
+        if self.lanes.is_empty() {
             return;
         }
+        let Some(room) = self.reserve_writer_room(ctx) else {
+            return;
+        };
+        let started = Instant::now();
+        let messages = self.lanes.take_batch(self.settings.batch_commands_max);
         let job = self.apply_batch(messages);
-        self.send_to_writer(job, ctx);
+        room.send(job);
         if !self.lanes.is_empty() {
             self.schedule_flush(ctx);
         }
         let elapsed_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.heartbeat.record_handler(elapsed_ns);
         self.beat();
+    }
+
+    /// A slot in the writer's queue, or `None` while it is full: then a task waits for room
+    /// and flushes again, and the mailbox goes on filling the lanes meanwhile.
+    fn reserve_writer_room(
+        &mut self,
+        ctx: &mut Context<Self>,
+    ) -> Option<mpsc::OwnedPermit<WriteJob>> {
+        if let Some(room) = self.writer_room.take() {
+            return Some(room);
+        }
+        let Some(writer) = self.writer.clone() else {
+            unreachable!("the writer starts with the actor");
+        };
+        match writer.try_reserve_owned() {
+            Ok(room) => Some(room),
+            Err(mpsc::error::TrySendError::Full(writer)) => {
+                if !self.awaiting_writer_room {
+                    self.awaiting_writer_room = true;
+                    let room = writer.reserve_owned();
+                    ctx.spawn(room.into_actor(self).map(|room, book, ctx| {
+                        book.awaiting_writer_room = false;
+                        match room {
+                            Ok(room) => {
+                                book.writer_room = Some(room);
+                                book.schedule_flush(ctx);
+                            }
+                            Err(_writer_gone) => ctx.stop(),
+                        }
+                    }));
+                }
+                None
+            }
+            Err(mpsc::error::TrySendError::Closed(_writer)) => {
+                ctx.stop();
+                None
+            }
+        }
     }
 
     fn apply_batch(&mut self, messages: Vec<Queued>) -> WriteJob {
@@ -244,25 +294,6 @@ impl SymbolBook {
             state_hash: self.engine.state_hash(),
             payload,
         })
-    }
-
-    fn send_to_writer(&mut self, job: WriteJob, ctx: &mut Context<Self>) {
-        let Some(writer) = self.writer.clone() else {
-            unreachable!("the writer starts with the actor");
-        };
-        match writer.try_send(job) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(job)) => {
-                // Stop reading the mailbox until the writer has room: backpressure to callers.
-                let wait = async move { writer.send(job).await.is_ok() };
-                ctx.wait(wait.into_actor(self).map(|sent, _book, ctx| {
-                    if !sent {
-                        ctx.stop();
-                    }
-                }));
-            }
-            Err(mpsc::error::TrySendError::Closed(_job)) => ctx.stop(),
-        }
     }
 
     fn beat(&self) {
