@@ -6,7 +6,9 @@
 //!   runs and `exchange_admin_operations_total{operation="deposit",outcome="ok"}` rises;
 //! - `trades`, `ledger_entries`, `book_batches`, `shard_batches` refused: the history writer,
 //!   the projector, a book's journal batch, an account shard's commit fail, and
-//!   `exchange_ledger_write_failures_total{component}` rises for each.
+//!   `exchange_ledger_write_failures_total{component}` rises for each; while the history
+//!   writer cannot write, its consumer lag on the symbol is above 0 (the shards' stays 0) and
+//!   returns to 0 once it can.
 
 use std::time::{Duration, Instant};
 
@@ -65,17 +67,22 @@ fn value(client: &HttpClient, series: &str) -> f64 {
     sample(&client.metrics_text(), series).unwrap_or_else(|| panic!("{series} is exported"))
 }
 
-/// Waits until `series` exceeds `floor` (the value before the failure was caused).
-fn await_above(client: &HttpClient, series: &str, floor: f64) {
+/// Waits until `series` is exported with a value that `holds`.
+fn await_until(client: &HttpClient, series: &str, holds: impl Fn(f64) -> bool) {
     let started = Instant::now();
     loop {
-        let now = value(client, series);
-        if now > floor {
+        let now = sample(&client.metrics_text(), series);
+        if now.is_some_and(&holds) {
             return;
         }
-        assert!(started.elapsed() < DEADLINE, "{series} stayed at {now}");
+        assert!(started.elapsed() < DEADLINE, "{series} stayed at {now:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits until `series` exceeds `floor` (the value before the failure was caused).
+fn await_above(client: &HttpClient, series: &str, floor: f64) {
+    await_until(client, series, |now| now > floor);
 }
 
 fn failures(component: &str) -> String {
@@ -114,7 +121,15 @@ fn failed_audit_and_ledger_writes_are_counted_by_component() {
     client.place_order(&buyer, bid);
     client.place_order(&seller, "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.01");
     await_above(&client, &failures("history_writer"), 0.0);
+    // Meanwhile the history lags behind the book (it rebuilt from its table), settlement not.
+    let history_lag = "exchange_consumer_lag_events{consumer=\"history\",symbol=\"BTCUSDT\"}";
+    let shards_lag = "exchange_consumer_lag_events{consumer=\"account_shards\",symbol=\"BTCUSDT\"}";
+    await_until(&client, history_lag, |lag| lag > 0.0);
+    await_until(&client, shards_lag, |lag| lag == 0.0);
     saboteur.allow_inserts("trades");
+    // The next book event shows the history its gap; it catches up from the journal.
+    client.place_order(&buyer, bid);
+    await_until(&client, history_lag, |lag| lag == 0.0);
 
     // The projector cannot write ledger rows (the deposit itself is committed and answered).
     saboteur.refuse_inserts("ledger_entries");
