@@ -52,11 +52,12 @@ pub fn prometheus_builder() -> PrometheusBuilder {
 /// Counters counted where a rare event happens (a dead-lettered message, a hub gap, a fired
 /// dead man's switch), with their label sets: registered at zero when the recorder is
 /// installed, so dashboards and `rate()` see a series, not "no data", before the first event.
-const RARE_EVENT_COUNTERS: [(&str, &[(&str, &str)]); 13] = [
+const RARE_EVENT_COUNTERS: [(&str, &[(&str, &str)]); 14] = [
     ("exchange_bus_dead_lettered_total", &[]),
     ("exchange_bus_relay_overflow_total", &[]),
     ("exchange_bus_unroutable_total", &[]),
     ("exchange_bus_published_messages_total", &[]),
+    ("exchange_bus_redeliveries_total", &[]),
     ("exchange_bus_reconnects_total", &[("role", "consumer")]),
     ("exchange_bus_reconnects_total", &[("role", "relay")]),
     ("exchange_ws_hub_gaps_total", &[]),
