@@ -7,9 +7,8 @@
 use std::time::{Duration, Instant};
 
 use exchange::bus::amqp::Topology;
-use exchange_actors::ports::shard_stream;
 use integration_tests::amqp::{
-    BrokerAdmin, TopologyCleanup, amqp_url, counter_value, unique_exchange,
+    BrokerAdmin, TopologyCleanup, amqp_url, counter_value, server_consumer_groups, unique_exchange,
 };
 use integration_tests::db::{Backend, TestDatabase};
 use integration_tests::http::{ExchangeProcess, HttpClient, Trader};
@@ -64,8 +63,7 @@ fn trades_settle_and_reach_history_through_rabbitmq_across_a_restart() {
     let exchange = unique_exchange("serve");
     let symbols = SYMBOLS.iter().map(|symbol| (*symbol).to_owned()).collect();
     let topology = Topology::new(&exchange, symbols);
-    let mut groups: Vec<String> = (0..SHARDS).map(shard_stream).collect();
-    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
+    let groups = server_consumer_groups(SHARDS);
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let _cleanup = TopologyCleanup::new(&topology, &groups);
     let url = amqp_url();
@@ -109,8 +107,7 @@ fn the_queue_depth_gauge_shows_what_waits_in_the_broker() {
     let directory = tempfile::tempdir().unwrap();
     let exchange = unique_exchange("queue-depth");
     let topology = Topology::new(&exchange, Vec::new());
-    let mut groups: Vec<String> = (0..SHARDS).map(shard_stream).collect();
-    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
+    let groups = server_consumer_groups(SHARDS);
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let _cleanup = TopologyCleanup::new(&topology, &groups);
     let url = amqp_url();

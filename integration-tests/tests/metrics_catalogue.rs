@@ -14,9 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use exchange::bus::amqp::Topology;
-use exchange_actors::ports::shard_stream;
 use futures_util::{SinkExt as _, StreamExt as _};
-use integration_tests::amqp::{TopologyCleanup, amqp_url, unique_exchange};
+use integration_tests::amqp::{TopologyCleanup, amqp_url, server_consumer_groups, unique_exchange};
 use integration_tests::http::{ADMIN_TOKEN, ExchangeProcess, HttpClient, sqlite_url};
 use integration_tests::prometheus::{histogram_quantile, metric_names, sample};
 use integration_tests::workspace_root;
@@ -141,8 +140,7 @@ fn every_metric_the_dashboards_and_alerts_query_is_exported() {
     let used = queried_names();
     let directory = tempfile::tempdir().unwrap();
     let exchange = unique_exchange("catalogue");
-    let mut groups: Vec<String> = (0..SHARDS).map(shard_stream).collect();
-    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
+    let groups = server_consumer_groups(SHARDS);
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let _cleanup = TopologyCleanup::new(&Topology::new(&exchange, Vec::new()), &groups);
     let url = amqp_url();
