@@ -12,6 +12,7 @@ pub mod index;
 pub mod listing;
 pub mod observe;
 pub mod profile;
+pub mod safety_metrics;
 pub mod server;
 pub mod settings;
 pub mod store;

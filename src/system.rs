@@ -23,6 +23,7 @@ use crate::bus::{AmqpBus, BusProbe, BusSettings, InProcessBus};
 use crate::config::{Config, Market};
 use crate::history;
 use crate::listing::{ListingPorts, SymbolListing, current_specs, listed_specs};
+use crate::observe::{LagSources, LedgerWatch, WatchedJournal};
 use crate::store::Store;
 use crate::ws::SpecRenderer;
 
@@ -96,8 +97,11 @@ impl ExchangeSystem {
         let (bus, bus_probe) = start_bus(bus, symbols, &store).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = BookDirectory::new();
+        let ledger_watch = LedgerWatch::new(config.assets.clone());
+        let journal: Arc<WatchedJournal<Store>> =
+            Arc::new(WatchedJournal::new(store.clone(), ledger_watch.clone()));
         let book_ports =
-            BookPorts { journal: Arc::new(store.clone()), bus: bus.clone(), clock: clock.clone() };
+            BookPorts { journal: journal.clone(), bus: bus.clone(), clock: clock.clone() };
         let specs = markets
             .values()
             .map(|market| BookSpec {
@@ -114,7 +118,7 @@ impl ExchangeSystem {
             markets.iter().map(|(symbol, market)| (*symbol, market.ledger)).collect();
         let user_hub = UserDataHub::new();
         let shard_ports = ShardPorts {
-            journal: Arc::new(store.clone()),
+            journal,
             bus: bus.clone(),
             clock,
             directory: directory.clone(),
@@ -129,7 +133,6 @@ impl ExchangeSystem {
         )
         .await
         .with_context(|| format!("starting {shard_count} account shards"))?;
-        crate::observe::start_lag_sampler(supervisor.clone(), shard_supervisor.clone());
         let history =
             history::start(store.clone(), bus.as_ref(), ledger_markets, event_replay_count()?)
                 .await
@@ -149,6 +152,14 @@ impl ExchangeSystem {
                 renderer: Arc::new(SpecRenderer::new(api_markets.clone())),
             },
         );
+        crate::observe::start_lag_sampler(LagSources {
+            books: supervisor.clone(),
+            shards: shard_supervisor.clone(),
+            ledger: ledger_watch,
+            history: history.applied,
+            depth: depth_replicas.clone(),
+            streams: stream_hub.clone(),
+        });
         let listing = Arc::new(SymbolListing::new(
             Arc::new(config.clone()),
             ListingPorts {

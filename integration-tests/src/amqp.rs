@@ -15,7 +15,7 @@ use exchange::store::Store;
 use exchange_actors::model::{
     BookCommand, BookEvent, BookInput, EventKind, LevelChanged, Price, Qty, Side,
 };
-use exchange_actors::ports::{BookBatch, Epoch, EventBatch, Journal, book_stream};
+use exchange_actors::ports::{BookBatch, Epoch, EventBatch, Journal, book_stream, shard_stream};
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -26,6 +26,14 @@ use crate::db::{Backend, TestDatabase};
 pub fn amqp_url() -> String {
     std::env::var("TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// The consumer groups `exchange serve` subscribes with `shards` account shards: what a test
+/// of the real binary on RabbitMQ cleans up.
+pub fn server_consumer_groups(shards: u16) -> Vec<String> {
+    let mut groups: Vec<String> = (0..shards).map(shard_stream).collect();
+    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
+    groups
 }
 
 /// An exchange name no other test uses.

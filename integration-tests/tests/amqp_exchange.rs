@@ -7,9 +7,8 @@
 use std::time::{Duration, Instant};
 
 use exchange::bus::amqp::Topology;
-use exchange_actors::ports::shard_stream;
 use integration_tests::amqp::{
-    BrokerAdmin, TopologyCleanup, amqp_url, counter_value, unique_exchange,
+    BrokerAdmin, TopologyCleanup, amqp_url, counter_value, server_consumer_groups, unique_exchange,
 };
 use integration_tests::db::{Backend, TestDatabase};
 use integration_tests::http::{ExchangeProcess, HttpClient, Trader};
@@ -64,8 +63,7 @@ fn trades_settle_and_reach_history_through_rabbitmq_across_a_restart() {
     let exchange = unique_exchange("serve");
     let symbols = SYMBOLS.iter().map(|symbol| (*symbol).to_owned()).collect();
     let topology = Topology::new(&exchange, symbols);
-    let mut groups: Vec<String> = (0..SHARDS).map(shard_stream).collect();
-    groups.extend(["history", "depth", "ws-streams"].map(str::to_owned));
+    let groups = server_consumer_groups(SHARDS);
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let _cleanup = TopologyCleanup::new(&topology, &groups);
     let url = amqp_url();
@@ -98,4 +96,40 @@ fn trades_settle_and_reach_history_through_rabbitmq_across_a_restart() {
     expect_free(&client, [(&seller, "BTC", "0.98000000"), (&seller, "USDT", "999.00000000")]);
     await_trades(&client, 2);
     drop(server);
+}
+
+/// `exchange_bus_queue_depth{queue}` reads the broker: three undecodable messages published to
+/// the exchange are dead-lettered by the consumer groups that take them, and the dead-letter
+/// queue's gauge (sampled every 5 s) shows what the broker counts.
+#[test]
+fn the_queue_depth_gauge_shows_what_waits_in_the_broker() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    let exchange = unique_exchange("queue-depth");
+    let topology = Topology::new(&exchange, Vec::new());
+    let groups = server_consumer_groups(SHARDS);
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let _cleanup = TopologyCleanup::new(&topology, &groups);
+    let url = amqp_url();
+    let environment = [("AMQP_URL", url.as_str()), ("AMQP_EXCHANGE", exchange.as_str())];
+    let database = integration_tests::http::sqlite_url(&directory);
+    let server = ExchangeProcess::start_with_env(&database, &environment);
+    let client = HttpClient::new(&server);
+    let admin = runtime.block_on(BrokerAdmin::connect());
+    // Every group's queue exists once the server is up (the relay declares them).
+    client.funded_trader("USDT", "1");
+    for _ in 0..3 {
+        runtime.block_on(admin.publish_raw(&exchange, &Topology::routing_key("BTCUSDT"), b"?"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let series = "exchange_bus_queue_depth{queue=\"dead-letter\"}";
+    loop {
+        let in_broker = runtime.block_on(admin.ready_messages(&topology.dead_letter()));
+        let gauge = integration_tests::prometheus::sample(&client.metrics_text(), series);
+        if in_broker >= 3 && gauge == Some(f64::from(in_broker)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "broker {in_broker}, gauge {gauge:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use integration_tests::http::{
     ADMIN_TOKEN, ExchangeProcess, HttpClient, Trader, counts_moved, sqlite_url,
 };
+use integration_tests::prometheus::sample;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -209,6 +210,23 @@ fn each_mode_refuses_what_it_must_allows_the_rest_and_every_change_is_audited() 
     // The switches survive a crash, and the gauges show them from the start.
     switch(&client, "/admin/switches", json!({"withdrawalsEnabled": false}));
     changes += 1;
+    // Each change is counted as a high-risk admin operation, and the changes by the kind of
+    // changer only (the operator's name stays in the audit trail, out of the label set).
+    let metrics = client.metrics_text();
+    let done: f64 = ["global_switch", "symbol_switch", "withdrawals_switch"]
+        .iter()
+        .map(|operation| {
+            let series = format!(
+                "exchange_admin_operations_total{{operation=\"{operation}\",outcome=\"ok\"}}"
+            );
+            sample(&metrics, &series).unwrap_or_else(|| panic!("{series} in {metrics}"))
+        })
+        .sum();
+    let changed = f64::from(u32::try_from(changes).expect("a few changes"));
+    // One change (NORMAL with withdrawals off) was two operations: the mode and withdrawals.
+    assert_eq!(done, changed + 1.0, "{metrics}");
+    let by_admin = sample(&metrics, "exchange_switch_changes_total{by=\"admin\"}");
+    assert_eq!(by_admin, Some(changed), "{metrics}");
     server.kill();
     let server = ExchangeProcess::start(&database_url);
     let client = HttpClient::new(&server);

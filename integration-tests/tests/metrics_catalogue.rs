@@ -2,17 +2,21 @@
 //! (`config/prometheus/alerts.yml`) query is exported by a running server at `/metrics`, and
 //! `/health` and `/ready` answer as the runbook says.
 //!
-//! The server is the real binary on SQLite; before scraping it trades (so per-symbol
-//! histograms have observations), refuses a wrong admin token (auth failures), and serves a
-//! WebSocket depth stream that gets a push and then closes (push latency, disconnects).
+//! The server is the real binary on SQLite and RabbitMQ (the production bus, so the broker's
+//! queue depths are exported too); before scraping it pays makers a rebate, trades (so
+//! per-symbol histograms, consumer lags and the subsidy have values), refuses a wrong admin
+//! token (auth failures), and serves a WebSocket depth stream that gets a push and then closes
+//! (push latency, disconnects).
 //! Names a later issue adds are listed in [`PENDING`] with that issue: the test fails if one
 //! of them is exported already (take it off the list) or no longer used (likewise).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use exchange::bus::amqp::Topology;
 use futures_util::{SinkExt as _, StreamExt as _};
-use integration_tests::http::{ExchangeProcess, HttpClient, sqlite_url};
+use integration_tests::amqp::{TopologyCleanup, amqp_url, server_consumer_groups, unique_exchange};
+use integration_tests::http::{ADMIN_TOKEN, ExchangeProcess, HttpClient, sqlite_url};
 use integration_tests::prometheus::{histogram_quantile, metric_names, sample};
 use integration_tests::workspace_root;
 use reqwest::Method;
@@ -22,6 +26,8 @@ use tokio_tungstenite::tungstenite::Message;
 /// Queried by the shipped files, exported once the named work lands.
 const PENDING: [(&str, &str); 0] = [];
 const SCRAPE_DEADLINE: Duration = Duration::from_secs(20);
+/// Account shards in `config/default.toml` (one consumer group each on the broker).
+const SHARDS: u16 = 2;
 
 /// The metric names in a PromQL expression: identifiers of our two families.
 fn names_in(expression: &str) -> BTreeSet<String> {
@@ -93,8 +99,16 @@ fn queried_names() -> BTreeMap<String, BTreeSet<String>> {
     used
 }
 
-/// Trades, a refused admin token, and one WebSocket push then close.
+/// A maker rebate, trades, a refused admin token, and one WebSocket push then close.
 fn exercise(server: &ExchangeProcess, client: &HttpClient) {
+    let rebate = br#"{"makerFeeFloor":"-0.001","makerFeeRate":"-0.0005"}"#.to_vec();
+    let (status, body) = client.raw(
+        Method::PUT,
+        "/admin/symbols/BTCUSDT",
+        &[("X-Admin-Token", ADMIN_TOKEN)],
+        Some(("application/json", rebate)),
+    );
+    assert_eq!(status, 200, "{body}");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let url = format!("{}/ws/btcusdt@trade", server.base.replacen("http://", "ws://", 1));
     let mut socket = runtime.block_on(async {
@@ -125,7 +139,13 @@ fn exercise(server: &ExchangeProcess, client: &HttpClient) {
 fn every_metric_the_dashboards_and_alerts_query_is_exported() {
     let used = queried_names();
     let directory = tempfile::tempdir().unwrap();
-    let server = ExchangeProcess::start(&sqlite_url(&directory));
+    let exchange = unique_exchange("catalogue");
+    let groups = server_consumer_groups(SHARDS);
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let _cleanup = TopologyCleanup::new(&Topology::new(&exchange, Vec::new()), &groups);
+    let url = amqp_url();
+    let environment = [("AMQP_URL", url.as_str()), ("AMQP_EXCHANGE", exchange.as_str())];
+    let server = ExchangeProcess::start_with_env(&sqlite_url(&directory), &environment);
     let client = HttpClient::new(&server);
     exercise(&server, &client);
     let pending: BTreeMap<&str, &str> = PENDING.into_iter().collect();
@@ -158,6 +178,47 @@ fn every_metric_the_dashboards_and_alerts_query_is_exported() {
     assert!(matching.is_some(), "matching latency has observations");
     assert!(histogram_quantile(&text, "exchange_ws_push_latency_seconds", 0.5).is_some());
     assert!(sample(&text, "exchange_negative_balances{shard=\"0\"}") == Some(0.0), "{text}");
+    // Settlement and the samplers run behind the trade: wait for what they report.
+    let started = Instant::now();
+    let text = loop {
+        let text = client.metrics_text();
+        if settled_series_missing(&text).is_empty() || started.elapsed() > SCRAPE_DEADLINE {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        settled_series_missing(&text).is_empty(),
+        "{:?} in {text}",
+        settled_series_missing(&text)
+    );
+}
+
+/// What the trade should have moved, not yet seen in `text`: the maker's rebate paid by the
+/// subsidy account (the buyer is the maker, paid in what it receives, BTC), every consumer
+/// group's lag on BTCUSDT, the broker's queue depth.
+fn settled_series_missing(text: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    let paid = "exchange_maker_rebate_subsidy_paid_minor_units_total{asset=\"BTC\"}";
+    if !sample(text, paid).is_some_and(|paid| paid > 0.0) {
+        missing.push(paid.to_owned());
+    }
+    let subsidy = "exchange_subsidy_balance{asset=\"BTC\"}";
+    if !sample(text, subsidy).is_some_and(|balance| balance < 0.0) {
+        missing.push(subsidy.to_owned());
+    }
+    for consumer in ["account_shards", "history", "depth", "ws-streams"] {
+        let lag =
+            format!("exchange_consumer_lag_events{{consumer=\"{consumer}\",symbol=\"BTCUSDT\"}}");
+        if sample(text, &lag).is_none() {
+            missing.push(lag);
+        }
+    }
+    let depth = "exchange_bus_queue_depth{queue=\"history\"}";
+    if sample(text, depth).is_none() {
+        missing.push(depth.to_owned());
+    }
+    missing
 }
 
 /// promtool checks PromQL only in rule files: each panel query becomes a recording rule of a

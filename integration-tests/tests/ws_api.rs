@@ -535,3 +535,63 @@ fn the_countdown_cancel_all_method_arms_refuses_and_fires_as_its_rest_route() {
     }
     assert!(armed_at.elapsed() >= Duration::from_millis(950));
 }
+
+/// Each WebSocket API request is weighed against its key's REST budget (here 40 a minute):
+/// `openOrders.status` with a symbol weighs 6 as its REST route does, so of a burst at 10x the
+/// limit the first few are answered and the rest refused with Binance's WebSocket error
+/// (status 429, -1003, `retryAfter` after `serverTime`), while another key over another
+/// connection from the same IP is unaffected.
+#[test]
+fn a_burst_over_a_keys_limit_on_the_ws_api_is_refused_while_another_key_is_served() {
+    const KEY_WEIGHT_PER_MINUTE: usize = 40;
+    const OPEN_ORDERS_WEIGHT: usize = 6;
+    let directory = tempfile::tempdir().unwrap();
+    let environment = [
+        ("RATE_LIMIT_KEY_WEIGHT_PER_MINUTE", "40"),
+        // Refusals only, no ban, so every refusal is a 429.
+        ("RATE_LIMIT_BAN_AFTER_REFUSALS", "1000"),
+    ];
+    let server = ExchangeProcess::start_with_env(&sqlite_url(&directory), &environment);
+    let client = HttpClient::new(&server);
+    let (noisy, quiet) = (client.open_trader(), client.open_trader());
+    let burst = 10 * KEY_WEIGHT_PER_MINUTE / OPEN_ORDERS_WEIGHT;
+    runtime().block_on(async {
+        let mut noisy_api = WsApi::connect(&server).await;
+        let mut answers = Vec::new();
+        for _ in 0..burst {
+            let params = signed(&noisy, &noisy.secret, json!({"symbol": "BTCUSDT"}));
+            answers.push(noisy_api.request("openOrders.status", params).await);
+        }
+        let served = answers.iter().take_while(|answer| answer["status"] == 200).count();
+        let refused: Vec<&Value> = answers.iter().filter(|a| a["status"] == 429).collect();
+        assert!(served >= KEY_WEIGHT_PER_MINUTE / OPEN_ORDERS_WEIGHT, "{served} served");
+        assert!(refused.len() >= burst * 8 / 10, "{} of {burst} refused", refused.len());
+        for answer in &refused {
+            assert_eq!(answer["error"]["code"], -1003, "{answer}");
+            let data = &answer["error"]["data"];
+            let (now, retry) = (data["serverTime"].as_u64(), data["retryAfter"].as_u64());
+            assert!(matches!((now, retry), (Some(now), Some(retry)) if retry > now), "{answer}");
+        }
+        let mut quiet_api = WsApi::connect(&server).await;
+        for _ in 0..KEY_WEIGHT_PER_MINUTE / OPEN_ORDERS_WEIGHT {
+            let params = signed(&quiet, &quiet.secret, json!({"symbol": "BTCUSDT"}));
+            ok(&quiet_api.request("openOrders.status", params).await);
+        }
+        // The noisy key stays limited also when it logs on and sends unsigned requests: they
+        // count against the logged-on key (the logon itself may pass on what refilled).
+        let mut logged_on = WsApi::connect(&server).await;
+        logged_on.request("session.logon", signed(&noisy, &noisy.secret, json!({}))).await;
+        let mut statuses = Vec::new();
+        for _ in 0..KEY_WEIGHT_PER_MINUTE / OPEN_ORDERS_WEIGHT {
+            let answer = logged_on.request("openOrders.status", json!({"symbol": "BTCUSDT"}));
+            statuses.push(answer.await["status"].clone());
+        }
+        assert!(statuses.contains(&json!(429)), "{statuses:?}");
+    });
+    let metrics = client.metrics_text();
+    let limited = integration_tests::prometheus::sample(
+        &metrics,
+        "exchange_rate_limited_total{status=\"429\"}",
+    );
+    assert!(limited.is_some_and(|count| count >= 1.0), "{metrics}");
+}

@@ -24,6 +24,7 @@ use super::keys::ApiCredential;
 use super::metrics::{ADMIN_TOKEN_MISSING, ADMIN_TOKEN_WRONG, count_auth_failure};
 use super::openapi::{AdminAccountBody, ErrorBody, UNAVAILABLE, refused};
 use super::render;
+use crate::safety_metrics::{AdminOperation, count_admin_operation, count_audit_write_failure};
 use crate::store::{AuditRecord, StoredApiKey};
 
 /// The header carrying the admin token.
@@ -102,6 +103,7 @@ impl<'a> Audit<'a> {
             outcome: outcome.to_owned(),
         };
         self.core.store.append_audit(&record).await.map_err(|error| {
+            count_audit_write_failure();
             tracing::error!(%error, action = self.action, "admin audit trail unwritable");
             ApiError::internal("The audit trail is unavailable; nothing was done.")
         })
@@ -110,12 +112,26 @@ impl<'a> Audit<'a> {
     /// Records how the action ended; the action's own answer wins over an audit failure (it
     /// has happened), which is logged.
     pub(super) async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Some(operation) = high_risk(self.action) {
+            count_admin_operation(operation, result.is_ok());
+        }
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
             Err(error) => format!("refused {}: {}", error.code(), error.msg()),
         };
         let _logged = self.append(String::new(), &outcome).await;
         result
+    }
+}
+
+/// The high-risk operation an audited action is, if it is one (opening an account is not).
+fn high_risk(action: &str) -> Option<AdminOperation> {
+    match action {
+        "deposit" => Some(AdminOperation::Deposit),
+        "withdrawal" => Some(AdminOperation::Withdrawal),
+        "correction" => Some(AdminOperation::Correction),
+        "list_symbol" | "change_symbol" => Some(AdminOperation::SymbolListing),
+        _ => None,
     }
 }
 

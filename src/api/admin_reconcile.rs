@@ -9,6 +9,7 @@ use super::core::TradingCore;
 use super::errors::{ApiError, code};
 use super::openapi::{ErrorBody, UNAVAILABLE, refused};
 use crate::control::{Reconciler, Report};
+use crate::safety_metrics::{AdminOperation, count_admin_operation};
 
 pub fn configure_reconcile(config: &mut web::ServiceConfig) {
     config.route("/admin/reconcile", web::get().to(reconcile));
@@ -33,7 +34,9 @@ pub async fn reconcile(
     reconciler: web::Data<Reconciler>,
 ) -> Result<HttpResponse, ApiError> {
     check_admin(&request, &core)?;
-    let report = reconciler.run().await.map_err(|error| {
+    let report = reconciler.run().await;
+    count_admin_operation(AdminOperation::ReconcileOnDemand, report.is_ok());
+    let report = report.map_err(|error| {
         tracing::error!(%error, "reconciliation on demand failed");
         ApiError::internal(format!("Reconciliation could not run: {error}"))
     })?;

@@ -14,6 +14,7 @@ use super::openapi::{ErrorBody, UNAVAILABLE, refused};
 use super::param_set::{Params, parse_whole};
 use super::state::ApiState;
 use crate::control::{Applied, BoardError, GlobalChange, Switches, SymbolChange};
+use crate::safety_metrics::{AdminOperation, count_admin_operation};
 
 /// The header naming the operator who makes a change (recorded in the audit trail).
 pub const ADMIN_ACTOR_HEADER: &str = "X-Admin-Actor";
@@ -106,9 +107,14 @@ async fn change_global(
         .change(&actor(&request), "switch_global", "global", detail, now_ms(), |before| {
             Ok(before.with_global(&change))
         })
-        .await
-        .map_err(board_error)?;
-    Ok(applied_body(&applied))
+        .await;
+    if change.mode.is_some() {
+        count_admin_operation(AdminOperation::GlobalSwitch, applied.is_ok());
+    }
+    if change.withdrawals_enabled.is_some() {
+        count_admin_operation(AdminOperation::WithdrawalsSwitch, applied.is_ok());
+    }
+    Ok(applied_body(&applied.map_err(board_error)?))
 }
 
 /// Change a listed symbol's switches: mode, disabledOrderTypes, priceProtectionBps,
@@ -149,9 +155,9 @@ async fn change_symbol(
         .change(&actor(&request), "switch_symbol", &subject, detail, now_ms(), |before| {
             before.with_symbol(&symbol, &change)
         })
-        .await
-        .map_err(board_error)?;
-    Ok(applied_body(&applied))
+        .await;
+    count_admin_operation(AdminOperation::SymbolSwitch, applied.is_ok());
+    Ok(applied_body(&applied.map_err(board_error)?))
 }
 
 /// The audit trail, newest first: `limit` records (default 100, at most 1000).

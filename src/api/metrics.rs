@@ -52,14 +52,16 @@ pub fn prometheus_builder() -> PrometheusBuilder {
 /// Counters counted where a rare event happens (a dead-lettered message, a hub gap, a fired
 /// dead man's switch), with their label sets: registered at zero when the recorder is
 /// installed, so dashboards and `rate()` see a series, not "no data", before the first event.
-const RARE_EVENT_COUNTERS: [(&str, &[(&str, &str)]); 12] = [
+const RARE_EVENT_COUNTERS: [(&str, &[(&str, &str)]); 14] = [
     ("exchange_bus_dead_lettered_total", &[]),
     ("exchange_bus_relay_overflow_total", &[]),
     ("exchange_bus_unroutable_total", &[]),
     ("exchange_bus_published_messages_total", &[]),
+    ("exchange_bus_redeliveries_total", &[]),
     ("exchange_bus_reconnects_total", &[("role", "consumer")]),
     ("exchange_bus_reconnects_total", &[("role", "relay")]),
     ("exchange_ws_hub_gaps_total", &[]),
+    ("exchange_depth_replica_resyncs_total", &[]),
     ("exchange_ws_dropped_messages_total", &[("reason", "conflated")]),
     ("exchange_ws_dropped_messages_total", &[("reason", "mailbox_full")]),
     ("exchange_dead_man_switch_canceled_orders_total", &[]),
@@ -79,6 +81,7 @@ pub fn install_prometheus() -> anyhow::Result<PrometheusHandle> {
         "Requests refused for their API key, signature, timestamp or admin token, by reason."
     );
     register_rare_series();
+    crate::safety_metrics::register_at_zero();
     Ok(handle)
 }
 

@@ -18,6 +18,8 @@
 //! unsigned after a `session.logon`. Extension: `cancelOnDisconnect=true` on a logon or a
 //! subscribe asks that every open order of the account be canceled when the connection drops.
 
+use std::sync::Arc;
+
 use actix::Addr;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -32,6 +34,7 @@ use super::countdown::set_countdown;
 use super::dead_man::DeadManSwitch;
 use super::errors::{ApiError, code};
 use super::param_set::Params;
+use super::rate_limit::{RateLimiter, admit_ws_request, ws_request_cost};
 use super::state::ApiState;
 use super::trading::{
     cancel_open_orders_of, cancel_order, open_orders_of, place_order, query_order,
@@ -43,6 +46,25 @@ pub struct WsServices {
     pub state: web::Data<ApiState>,
     pub core: web::Data<TradingCore>,
     pub dead_man: web::Data<Addr<DeadManSwitch>>,
+    /// The REST routes' limiter (none where no limits are mounted) and the peer's IP.
+    pub limiter: Option<web::Data<RateLimiter>>,
+    pub client_ip: Arc<str>,
+}
+
+impl WsServices {
+    /// Weighs `method` against the connection's IP and `api_key`'s budgets (a key that is not
+    /// registered has none); the refusal to answer with, if any.
+    pub fn admit(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        api_key: Option<&str>,
+    ) -> Result<(), WsError> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        let registered = api_key.filter(|key| self.state.keys.lookup(key).is_some());
+        let cost = ws_request_cost(method, params);
+        admit_ws_request(limiter, &self.client_ip, registered, cost, self.state.now_ms())
+    }
 }
 
 /// What a method changes in the session besides its answer.

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use sea_orm::DbErr;
 
 use super::switches::{ChangeError, Switches};
+use crate::safety_metrics::count_audit_write_failure;
 use crate::store::{AuditRecord, Store};
 
 /// The global mode: 0 normal, 1 cancel-only, 2 read-only, 3 halted.
@@ -17,7 +18,7 @@ pub const TRADING_MODE: &str = "exchange_trading_mode";
 pub const SYMBOL_TRADING_MODE: &str = "exchange_symbol_trading_mode";
 /// 1 when withdrawals are enabled, else 0.
 pub const WITHDRAWALS_ENABLED: &str = "exchange_withdrawals_enabled";
-/// Switch changes applied, by who changed them (`admin`, `reconciler`).
+/// Switch changes applied, by the kind of changer (`admin`, `reconciler`).
 pub const SWITCH_CHANGES_TOTAL: &str = "exchange_switch_changes_total";
 
 /// Why a change was not applied.
@@ -97,16 +98,20 @@ impl SwitchBoard {
             detail: detail.to_string(),
             outcome: "requested".to_owned(),
         };
-        self.store.append_audit(&record).await?;
+        self.store.append_audit(&record).await.inspect_err(|_| count_audit_write_failure())?;
         let json =
             serde_json::to_string(&after).map_err(|error| DbErr::Custom(error.to_string()))?;
         self.store.append_switches(now_ms, changed_by, &json).await?;
         self.current.store(Arc::new(after.clone()));
         publish(&before, &after);
-        metrics::counter!(SWITCH_CHANGES_TOTAL, "by" => changed_by.to_owned()).increment(1);
+        // The kind of changer only (`admin`, `reconciler`): the operator's own name after the
+        // colon is free text and would make the label set unbounded.
+        let by = changed_by.split(':').next().unwrap_or(changed_by).to_owned();
+        metrics::counter!(SWITCH_CHANGES_TOTAL, "by" => by).increment(1);
         record.detail = String::new();
         record.outcome = "ok".to_owned();
         if let Err(error) = self.store.append_audit(&record).await {
+            count_audit_write_failure();
             // The change is stored and its request with before/after is audited already.
             tracing::error!(%error, "the outcome of a switch change could not be audited");
         }

@@ -11,6 +11,7 @@
 mod symbol_writer;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix::{Actor as _, Addr};
 use exchange_actors::account::MarketSpec;
@@ -20,6 +21,7 @@ use exchange_actors::model::SymbolCode;
 use exchange_actors::ports::{EventBatch, EventBus, JournalError};
 use tokio::sync::mpsc;
 
+use crate::observe::AppliedSeqs;
 use crate::store::Store;
 use symbol_writer::SymbolWriter;
 
@@ -33,11 +35,13 @@ pub const EVENT_REPLAY_COUNT_MAX: usize = 10_000;
 /// consumer behind it), so a backlog stays in the broker, not in memory.
 const SYMBOL_QUEUE_BATCHES_MAX: usize = 1_024;
 
-/// The running writer's handle: market data for the routes, and where to list a new symbol.
+/// The running writer's handle: market data for the routes, where to list a new symbol, and
+/// how far each symbol's writer has applied (for the consumer-lag gauge).
 #[derive(Debug)]
 pub struct History {
     pub market_data: Addr<MarketData>,
     pub listings: mpsc::UnboundedSender<MarketSpec>,
+    pub applied: Arc<AppliedSeqs>,
 }
 
 /// Brings the history up to date with the journal and starts consuming `bus`.
@@ -59,14 +63,20 @@ pub async fn start(
         restored.insert(*symbol, restore_market(&store, *symbol, replay_count).await?);
     }
     let market_data = MarketData::new(restored).start();
-    let mut router =
-        Router { store, replay_count, market_data: market_data.clone(), writers: BTreeMap::new() };
+    let applied = Arc::new(AppliedSeqs::default());
+    let mut router = Router {
+        store,
+        replay_count,
+        market_data: market_data.clone(),
+        writers: BTreeMap::new(),
+        applied: applied.clone(),
+    };
     for (symbol, writer) in writers {
         router.spawn_writer(symbol, writer);
     }
     let (listings, listed) = mpsc::unbounded_channel();
     tokio::spawn(router.run(events, listed));
-    Ok(History { market_data, listings })
+    Ok(History { market_data, listings, applied })
 }
 
 async fn restore_market(
@@ -94,12 +104,13 @@ struct Router {
     replay_count: usize,
     market_data: Addr<MarketData>,
     writers: BTreeMap<SymbolCode, mpsc::Sender<EventBatch>>,
+    applied: Arc<AppliedSeqs>,
 }
 
 impl Router {
     fn spawn_writer(&mut self, symbol: SymbolCode, writer: SymbolWriter) {
         let (sender, receiver) = mpsc::channel(SYMBOL_QUEUE_BATCHES_MAX);
-        tokio::spawn(writer.run(receiver, self.market_data.clone()));
+        tokio::spawn(writer.run(receiver, self.market_data.clone(), self.applied.clone()));
         self.writers.insert(symbol, sender);
     }
 

@@ -18,6 +18,8 @@ use exchange_actors::ports::{EventBatch, Journal, JournalError, book_stream};
 use tokio::sync::mpsc;
 
 use super::HISTORY_CONSUMER;
+use crate::observe::AppliedSeqs;
+use crate::safety_metrics::{WriteComponent, count_write_failure};
 use crate::store::Store;
 
 /// Bus batches written in one transaction at most.
@@ -77,7 +79,10 @@ impl SymbolWriter {
         mut self,
         mut batches: mpsc::Receiver<EventBatch>,
         market_data: Addr<MarketData>,
+        applied: Arc<AppliedSeqs>,
     ) {
+        let symbol = self.market.symbol.to_string();
+        applied.set(&symbol, self.history.watermark());
         while let Some(first) = batches.recv().await {
             let mut group = vec![first];
             while group.len() < BUS_BATCHES_PER_COMMIT_MAX {
@@ -86,12 +91,16 @@ impl SymbolWriter {
                     Err(_) => break,
                 }
             }
-            if let Err(error) = self.write_group(group, &market_data).await {
-                let symbol = self.market.symbol.to_string();
+            let written = self.write_group(group, &market_data).await;
+            applied.set(&symbol, self.history.watermark());
+            if let Err(error) = written {
                 tracing::warn!(%error, %symbol, "history write failed; rebuilding from the table");
                 tokio::time::sleep(RETRY_PAUSE).await;
                 match restored_history(&self.store, self.market).await {
-                    Ok((history, stored)) => (self.history, self.stored) = (history, stored),
+                    Ok((history, stored)) => {
+                        (self.history, self.stored) = (history, stored);
+                        applied.set(&symbol, self.history.watermark());
+                    }
                     Err(error) => {
                         tracing::error!(%error, %symbol, "history restore failed; retrying later");
                     }
@@ -137,7 +146,10 @@ impl SymbolWriter {
         if !has_trades && watermark.saturating_sub(self.stored) < WATERMARK_LAG_MAX {
             return Ok(());
         }
-        self.store.commit_trade_batches(HISTORY_CONSUMER, &batches).await?;
+        self.store
+            .commit_trade_batches(HISTORY_CONSUMER, &batches)
+            .await
+            .inspect_err(|_| count_write_failure(WriteComponent::HistoryWriter))?;
         self.stored = watermark;
         let Some(market_data) = market_data else { return Ok(()) };
         let trades: Vec<_> = batches.into_iter().flat_map(|batch| batch.trades).collect();

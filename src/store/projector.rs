@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use super::Store;
+use crate::safety_metrics::{WriteComponent, count_write_failure};
 
 /// Batches a shard's journal may be ahead of its projection before commits wait.
 pub(super) const PROJECTION_LAG_MAX: u64 = 64;
@@ -88,6 +89,7 @@ async fn run(store: Store, shard_index: u16, lane: Arc<Lane>) {
                     }
                 }
                 Err(error) => {
+                    count_write_failure(WriteComponent::Projector);
                     tracing::error!(shard = shard_index, %error, "shard projection failed");
                     tokio::time::sleep(RETRY_PAUSE).await;
                     break;

@@ -50,6 +50,11 @@ pub struct DiffCursor {
 }
 
 impl DiffCursor {
+    /// The last event seq seen; `None` before the first batch.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
     pub fn apply(&mut self, batch: &[BookEvent]) -> BatchStreams {
         let mut out = BatchStreams::default();
         let last_seen = self.last_seq.unwrap_or(0);

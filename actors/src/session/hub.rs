@@ -32,6 +32,7 @@ use crate::market::actor::{
 use crate::market::{AggTrade, Kline, KlineInterval, KlineWindow, TickerStats};
 use crate::model::SymbolCode;
 use crate::ports::{Clock, EventBatch, EventBus};
+use crate::supervisor::GetAppliedSeqs;
 
 /// The hub's name on the bus.
 pub const STREAMS_CONSUMER: &str = "ws-streams";
@@ -433,5 +434,19 @@ impl Handler<GetHubCounts> for StreamHub {
 
     fn handle(&mut self, _query: GetHubCounts, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult((self.sessions.len(), self.subscriptions))
+    }
+}
+
+/// Per symbol, the last book event the hub has fanned out (the `ws-streams` consumer's lag).
+impl Handler<GetAppliedSeqs> for StreamHub {
+    type Result = MessageResult<GetAppliedSeqs>;
+
+    fn handle(&mut self, _query: GetAppliedSeqs, _ctx: &mut Self::Context) -> Self::Result {
+        let applied = self
+            .cursors
+            .iter()
+            .filter_map(|(symbol, cursor)| Some((symbol.to_string(), cursor.last_seq()?)))
+            .collect();
+        MessageResult(applied)
     }
 }

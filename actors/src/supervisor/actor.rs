@@ -109,8 +109,8 @@ impl Supervisor {
         Ok(supervisor.start())
     }
 
-    pub(super) fn book_heartbeats(&self) -> impl Iterator<Item = &super::Heartbeat> {
-        self.books.values().map(|book| book.current.heartbeat.as_ref())
+    pub(super) fn book_heartbeats(&self) -> impl Iterator<Item = (&String, &super::Heartbeat)> {
+        self.books.iter().map(|(symbol, book)| (symbol, book.current.heartbeat.as_ref()))
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {

@@ -19,7 +19,9 @@ pub use actor::{
 };
 pub use directory::BookDirectory;
 pub use heartbeat::{Heartbeat, HeartbeatReading};
-pub use progress::{GetBookProgress, GetShardProgress, settlement_lag_events};
+pub use progress::{
+    GetAppliedSeqs, GetBookProgress, GetShardProgress, consumer_lag_events, settlement_lag_events,
+};
 pub use shard_directory::ShardDirectory;
 pub use shards::{AddShardMarket, GetShardRestarts, ShardSupervisor};
 pub use transient::{Deadlines, Left, Overdue, TrackerFull, TransientOrders, TransientState};

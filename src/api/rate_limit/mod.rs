@@ -8,12 +8,14 @@
 //! - `bans.rs`: [`BanTable`](bans::BanTable), the bounded, expiring bans (pure).
 //! - `middleware.rs`: the actix middleware that applies them to every request.
 //! - `symbol_limits.rs`: [`SymbolOrderLimits`], the kill switches' per-symbol override.
+//! - `ws_api.rs`: each WebSocket API request weighed and admitted against the same budgets.
 
 mod bans;
 mod limiter;
 mod middleware;
 mod symbol_limits;
 mod weights;
+mod ws_api;
 
 pub use limiter::{RateLimitSettings, RateLimiter, Verdict};
 pub use middleware::{
@@ -22,3 +24,4 @@ pub use middleware::{
 };
 pub use symbol_limits::SymbolOrderLimits;
 pub use weights::{RequestCost, request_weight};
+pub use ws_api::{admit_ws_request, ws_request_cost};

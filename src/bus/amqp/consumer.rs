@@ -108,6 +108,10 @@ async fn consume_on(
             }
         };
         let delivery = next.ok_or(LinkError::DeliveriesEnded)??;
+        if delivery.redelivered {
+            // A retry of a delivery a consumer of the group took but did not ack.
+            metrics::counter!("exchange_bus_redeliveries_total").increment(1);
+        }
         match codec::decode(&delivery.data) {
             Ok(batch) => {
                 if sender.send(batch).await.is_err() {

@@ -30,6 +30,11 @@ impl ConsumerGroups {
         self.names.lock().expect("groups lock poisoned").iter().cloned().collect()
     }
 
+    /// Every group, leaving the relay's "added" flag alone (for readers other than the relay).
+    pub fn names(&self) -> Vec<String> {
+        self.names.lock().expect("groups lock poisoned").iter().cloned().collect()
+    }
+
     /// Every group when some were added since the last call, else nothing.
     pub fn all_if_added(&self) -> Option<Vec<String>> {
         if self.added.swap(false, Ordering::AcqRel) {

@@ -19,6 +19,7 @@ mod consumer;
 mod groups;
 mod link;
 mod outbox;
+mod queue_depth;
 mod relay;
 pub mod topology;
 
@@ -29,6 +30,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use consumer::PREFETCH_MESSAGES_MAX;
+pub use queue_depth::{BUS_QUEUE_DEPTH, QUEUE_DEPTH_INTERVAL};
 pub use relay::{HANDOFF_BATCHES_MAX, IDLE_SWEEP_INTERVAL, cursor_name};
 pub use topology::Topology;
 
@@ -64,6 +66,7 @@ impl AmqpBus {
             relay::Relay::restore(url, topology.clone(), groups.clone(), store).await?;
         let runtime = Handle::current();
         runtime.spawn(relay.run());
+        runtime.spawn(queue_depth::run(url.to_owned(), topology.clone(), groups.clone()));
         Ok(Arc::new(AmqpBus { url: url.to_owned(), topology, groups, handoff, runtime }))
     }
 

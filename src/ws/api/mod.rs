@@ -1,7 +1,8 @@
 //! The WebSocket API, `/ws-api/v3`: signed requests answered as the REST routes answer them
 //! (`crate::api::call`), and the user data stream (`executionReport`,
 //! `outboundAccountPosition`, `balanceUpdate`) pushed from the account shards' commits through
-//! the [`UserDataHub`]. Each connection is a [`WsApiSession`] actor.
+//! the [`UserDataHub`]. Each connection is a [`WsApiSession`] actor. Every request is weighed
+//! against the REST limiter's budgets (`crate::api::rate_limit`), as Binance weighs each one.
 
 mod envelope;
 mod session;
@@ -16,6 +17,7 @@ pub use envelope::{SUBSCRIPTION_ID, WsRequest, parse_request};
 pub use session::WsApiSession;
 
 use super::{ActixSink, inbound_frames};
+use crate::api::rate_limit::RateLimiter;
 use crate::api::{ApiState, DeadManSwitch, TradingCore, WsServices};
 
 /// Mounts `/ws-api/v3`; the app data must hold [`ApiState`], [`TradingCore`] and the
@@ -54,9 +56,13 @@ pub(crate) async fn ws_api(
     core: web::Data<TradingCore>,
     hub: web::Data<UserDataHub>,
     dead_man: web::Data<Addr<DeadManSwitch>>,
+    limiter: Option<web::Data<RateLimiter>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, session, messages) = actix_ws::handle(&request, body)?;
-    let services = WsServices { state, core, dead_man };
+    // The peer address, as the REST limiter reads it.
+    let client_ip =
+        request.peer_addr().map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string());
+    let services = WsServices { state, core, dead_man, limiter, client_ip: client_ip.into() };
     let hub: Arc<UserDataHub> = hub.into_inner();
     WsApiSession::start(services, hub, Box::new(ActixSink(session)), inbound_frames(messages));
     Ok(response)

@@ -1,6 +1,6 @@
 //! `WsApiSession`: the actor of one `/ws-api/v3` connection. Requests are answered one at a
 //! time, in the order received (at most [`REQUESTS_QUEUED_MAX`] wait; more are refused with
-//! 429). After a user data subscription, the [`UserDataHub`] pushes the account's updates
+//! 429), each first weighed against the rate limits (429 / 418 with `retryAfter`). After a user data subscription, the [`UserDataHub`] pushes the account's updates
 //! into the bounded mailbox ([`MAILBOX_CAPACITY`]); they are rendered and queued behind the
 //! answers. At most [`OUTBOUND_FRAMES_MAX`] frames wait to be written: overflow, or the hub
 //! evicting the session, closes it with [`CLOSE_OVERFLOW`] (the client reconnects and asks
@@ -41,6 +41,8 @@ pub struct WsApiSession {
     started: Instant,
     writing: bool,
     stop_reason: Option<&'static str>,
+    /// The API key of the session's logon: unsigned requests count against its budget.
+    logon_key: Option<String>,
 }
 
 impl std::fmt::Debug for WsApiSession {
@@ -68,6 +70,7 @@ impl WsApiSession {
             started: Instant::now(),
             writing: false,
             stop_reason: None,
+            logon_key: None,
         };
         WsApiSession::create(move |ctx| {
             ctx.add_stream(inbound);
@@ -138,6 +141,14 @@ impl WsApiSession {
             subscribed: self.state.subscribed().is_some(),
         };
         let WsRequest { id, method, params } = request;
+        let api_key = params.get("apiKey").and_then(Value::as_str).map(str::to_owned);
+        let budget_key = api_key.as_deref().or(self.logon_key.as_deref());
+        if let Err(refused) = self.services.admit(&method, &params, budget_key) {
+            self.state.answered();
+            count_request(&method, refused.status);
+            self.queue(error_frame(&id, &refused), 0, ctx);
+            return self.answer_next(ctx);
+        }
         let answer = async move {
             let answer = call(&services, auth, &method, params).await;
             (method, answer)
@@ -145,7 +156,7 @@ impl WsApiSession {
         ctx.spawn(answer.into_actor(self).map(move |(method, answer), session, ctx| {
             session.state.answered();
             let answer = answer.and_then(|(result, effect)| {
-                session.apply(effect, ctx)?;
+                session.apply(effect, api_key, ctx)?;
                 Ok(result)
             });
             let frame = match answer {
@@ -163,13 +174,23 @@ impl WsApiSession {
         }));
     }
 
-    fn apply(&mut self, effect: SessionEffect, ctx: &mut Context<Self>) -> Result<(), WsError> {
+    /// Applies what a method changed; `api_key` is the key the request was signed with.
+    fn apply(
+        &mut self,
+        effect: SessionEffect,
+        api_key: Option<String>,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), WsError> {
         match effect {
             SessionEffect::None => {}
             SessionEffect::Logon { account_id, cancel_on_disconnect } => {
                 self.state.log_on(account_id, cancel_on_disconnect);
+                self.logon_key = api_key;
             }
-            SessionEffect::Logout => self.state.log_out(),
+            SessionEffect::Logout => {
+                self.state.log_out();
+                self.logon_key = None;
+            }
             SessionEffect::Subscribe { account_id, cancel_on_disconnect } => {
                 self.unsubscribe();
                 let recipient = ctx.address().recipient();

@@ -17,7 +17,7 @@ use crate::book::Depth;
 use crate::book::actor::GetDepth;
 use crate::market::{DepthReplica, ReplicaUpdate};
 use crate::ports::{EventBatch, EventBus};
-use crate::supervisor::BookDirectory;
+use crate::supervisor::{BookDirectory, GetAppliedSeqs};
 
 /// The replicas' name on the bus.
 pub const DEPTH_CONSUMER: &str = "depth";
@@ -105,6 +105,8 @@ impl DepthReplicas {
                 .or_insert_with(|| DepthReplica::from_snapshot(&snapshot));
             replica.resync(&snapshot);
             replicas.resyncs += 1;
+            // Every snapshot taken, the first of each symbol at start included.
+            metrics::counter!("exchange_depth_replica_resyncs_total").increment(1);
             tracing::debug!(%symbol, seq = snapshot.last_event_seq, "depth replica resynced");
             replicas.apply_pending(symbol, ctx);
         }));
@@ -215,5 +217,19 @@ impl Handler<GetResyncCount> for DepthReplicas {
 
     fn handle(&mut self, _query: GetResyncCount, _ctx: &mut Self::Context) -> u64 {
         self.resyncs
+    }
+}
+
+/// Per symbol, the last book event its replica has applied (the depth consumer's lag).
+impl Handler<GetAppliedSeqs> for DepthReplicas {
+    type Result = MessageResult<GetAppliedSeqs>;
+
+    fn handle(&mut self, _query: GetAppliedSeqs, _ctx: &mut Self::Context) -> Self::Result {
+        let applied = self
+            .replicas
+            .iter()
+            .map(|(symbol, replica)| (symbol.clone(), replica.last_seq()))
+            .collect();
+        MessageResult(applied)
     }
 }
