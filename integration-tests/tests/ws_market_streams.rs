@@ -248,10 +248,12 @@ fn a_local_book_follows_the_diffs_exactly_while_a_stalled_reader_is_cut_off() {
         started.elapsed(),
         book.resyncs
     );
-    // Every book event from the first snapshot to the end went through the diffs.
+    // Every book event from the first snapshot to the end went through the diffs, merged
+    // into at most one frame per 100 ms tick (a few more: a late tick fires twice).
+    let ticks = started.elapsed().as_millis() / 100;
     assert!(
-        book.diffs >= 2_000 && book.last_u >= 8_000,
-        "{} diffs up to u={}",
+        book.diffs >= 10 && u128::from(book.diffs) <= ticks + 20 && book.last_u >= 8_000,
+        "{} diffs up to u={} in {ticks} ticks",
         book.diffs,
         book.last_u
     );
@@ -262,7 +264,11 @@ fn a_local_book_follows_the_diffs_exactly_while_a_stalled_reader_is_cut_off() {
     println!("the stalled reader got {frames} frames, then the close");
     let metrics = client.metrics_text();
     let written = metric(&metrics, "exchange_ws_push_latency_seconds_count");
-    assert!(written >= 2_000.0, "push latency recorded for {written} frames:\n{metrics}");
+    assert!(
+        written >= book.diffs as f64,
+        "push latency recorded for {written} frames, the reader got {}:\n{metrics}",
+        book.diffs
+    );
 }
 
 /// A client with a tiny receive window, subscribed to streams that may not be dropped
@@ -465,6 +471,78 @@ async fn polled_streams(server: &ExchangeProcess) {
         (k["i"].as_str(), k["c"].as_str(), k["n"].as_u64()),
         (Some("1m"), Some("50000.00"), Some(1))
     );
+}
+
+/// Diff frames of one stream: `(U, u)` in arrival order.
+type DiffSeqs = Vec<(u64, u64)>;
+
+/// Reads `@depth` and `@depth@100ms` frames from a combined socket until both reach
+/// `last_update_id` (REST depth's, once the book is quiet).
+async fn diff_seqs_until(socket: &mut Socket, last_update_id: u64) -> (DiffSeqs, DiffSeqs) {
+    let (mut slow, mut fast) = (DiffSeqs::new(), DiffSeqs::new());
+    let reached = |seqs: &DiffSeqs| seqs.last().is_some_and(|&(_, u)| u >= last_update_id);
+    while !reached(&slow) || !reached(&fast) {
+        let frame: Value = serde_json::from_str(&next_text(socket).await).unwrap();
+        let data = &frame["data"];
+        let seqs = (data["U"].as_u64().unwrap(), data["u"].as_u64().unwrap());
+        match frame["stream"].as_str() {
+            Some("btcusdt@depth") => slow.push(seqs),
+            Some("btcusdt@depth@100ms") => fast.push(seqs),
+            other => panic!("unsubscribed stream {other:?}: {frame}"),
+        }
+    }
+    (slow, fast)
+}
+
+#[test]
+fn diff_depth_goes_out_every_1000_ms_and_every_100_ms_with_chained_seqs() {
+    const ORDERS: usize = 150;
+    const ORDER_INTERVAL: Duration = Duration::from_millis(20);
+    let directory = tempfile::tempdir().unwrap();
+    let server = ExchangeProcess::start(&sqlite_url(&directory));
+    let client = HttpClient::new(&server);
+    let runtime = runtime();
+    let mut socket = runtime.block_on(async {
+        let mut socket =
+            connect(&server, "/stream?streams=btcusdt@depth/btcusdt@depth@100ms").await;
+        send(&mut socket, json!({"method":"LIST_SUBSCRIPTIONS","id":1})).await;
+        let list = r#"{"result":["btcusdt@depth","btcusdt@depth@100ms"],"id":1}"#;
+        assert_eq!(answer(&mut socket).await, list);
+        socket
+    });
+    let first_update_id = rest_depth(&client)["lastUpdateId"].as_u64().unwrap();
+    let buyer = client.funded_trader("USDT", "100000000");
+    let started = Instant::now();
+    for index in 0..ORDERS {
+        let price = 40_000 + index % 50;
+        let params = format!(
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price={price}"
+        );
+        order(&client, &buyer, &params);
+        std::thread::sleep(ORDER_INTERVAL);
+    }
+    let placing = started.elapsed();
+    let last_update_id = rest_depth(&client)["lastUpdateId"].as_u64().unwrap();
+    let (slow, fast) = runtime.block_on(diff_seqs_until(&mut socket, last_update_id));
+    let seconds = started.elapsed().as_secs();
+    println!(
+        "{ORDERS} orders in {placing:?}: {} @depth frames, {} @depth@100ms",
+        slow.len(),
+        fast.len()
+    );
+    for seqs in [&slow, &fast] {
+        assert!(seqs[0].0 <= first_update_id + 1, "the first frame covers the first order");
+        for pair in seqs.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1 + 1, "U = previous u + 1: {seqs:?}");
+        }
+        assert_eq!(seqs.last().unwrap().1, last_update_id);
+    }
+    // One frame per second / per tick at most (a late tick may fire twice: some slack), so
+    // the 150 orders' changes were merged.
+    let seconds = usize::try_from(seconds).unwrap();
+    assert!(slow.len() >= 2 && slow.len() <= seconds + 2, "{} in {seconds} s", slow.len());
+    assert!(fast.len() > slow.len() && fast.len() <= 10 * seconds + 10, "{}", fast.len());
+    assert!(fast.len() < ORDERS, "{} frames for {ORDERS} orders", fast.len());
 }
 
 #[test]

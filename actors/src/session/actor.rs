@@ -164,6 +164,7 @@ impl WsSession {
                 return;
             }
             if created_ns > 0 {
+                // Push latency: frame created (its `E`) -> handed to the socket's writer.
                 let latency = SystemClock.now_ns().saturating_sub(created_ns);
                 metrics::histogram!("exchange_ws_push_latency_seconds")
                     .record(Duration::from_nanos(latency).as_secs_f64());

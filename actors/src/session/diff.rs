@@ -18,7 +18,8 @@ use crate::model::{BookEvent, EventKind, OrderId, Price, Qty, Side, TradeExecute
 pub struct DepthDiff {
     pub first_seq: u64,
     pub last_seq: u64,
-    /// Time of the last event, ns.
+    /// Time of the last event, ns; once merged for a frame ([`super::PendingDiff`]), the
+    /// frame's time (Binance's `E`).
     pub ts_ns: u64,
     /// Best first.
     pub bids: Vec<(Price, Qty)>,

@@ -7,6 +7,10 @@
 //! Sources: diff depth, trades and aggregate trades come from the bus batches
 //! ([`DiffCursor`]); partial depth and book tickers from the depth replicas, and tickers and
 //! 1-minute klines from market data, polled every [`POLL_INTERVAL`] while someone listens.
+//! Diff depth goes out at Binance's speeds: each subscribed `@depth@100ms` / `@depth` stream
+//! gathers its symbol's diffs ([`PendingDiff`]) and sends them as one frame on every tick /
+//! every tenth tick (one render per stream and tick, none when nothing changed), so a
+//! subscriber gets at most 10 / 1 diff frames a second per symbol however fast the book moves.
 //! A gap on the bus is passed through (counted in `exchange_ws_hub_gaps_total`): clients see
 //! it in `U` and resync.
 //!
@@ -23,6 +27,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::diff::{DepthDiff, DiffCursor, StreamTrade, aggregate_batch};
+use super::pending_diff::PendingDiff;
 use super::state::{Push, SubscriptionChange};
 use super::streams::{StreamKind, StreamName};
 use crate::book::Depth;
@@ -36,9 +41,11 @@ use crate::supervisor::GetAppliedSeqs;
 
 /// The hub's name on the bus.
 pub const STREAMS_CONSUMER: &str = "ws-streams";
-/// Partial depth `@100ms`, book tickers; every tenth tick the 1 s streams.
+/// Diff and partial depth `@100ms`, book tickers; every tenth tick the 1 s streams (`@depth`
+/// included).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const SLOW_POLL_TICKS: u64 = 10;
+const _: () = assert!(POLL_INTERVAL.as_millis() * SLOW_POLL_TICKS as u128 == 1_000);
 /// Levels a side read for partial depth (the largest partial stream).
 const PARTIAL_LEVELS_MAX: usize = 20;
 
@@ -130,6 +137,8 @@ pub struct StreamHub {
     streams: BTreeMap<StreamName, StreamEntry>,
     subscriptions: usize,
     cursors: BTreeMap<Arc<str>, DiffCursor>,
+    /// Per subscribed diff-depth stream, the changes since its last frame.
+    pending_diffs: BTreeMap<StreamName, PendingDiff>,
     /// Per symbol, the book ticker last pushed (so only changes are pushed).
     book_tickers: BTreeMap<String, String>,
     ticks: u64,
@@ -146,6 +155,7 @@ impl StreamHub {
             streams: BTreeMap::new(),
             subscriptions: 0,
             cursors: BTreeMap::new(),
+            pending_diffs: BTreeMap::new(),
             book_tickers: BTreeMap::new(),
             ticks: 0,
             polling: false,
@@ -219,15 +229,7 @@ impl StreamHub {
         }
         let renderer = self.sources.renderer.clone();
         if let Some(diff) = out.diff {
-            let names =
-                [false, true].map(|fast| StreamName::new(symbol, StreamKind::Depth { fast }));
-            if names.iter().any(|name| self.has(name))
-                && let Some(payload) = renderer.depth_diff(symbol, &diff)
-            {
-                for name in &names {
-                    self.fan_out(name, payload.clone(), diff.ts_ns);
-                }
-            }
+            self.gather_diff(symbol, &diff);
         }
         let trades = StreamName::new(symbol, StreamKind::Trade);
         if self.has(&trades) {
@@ -244,6 +246,46 @@ impl StreamHub {
                     self.fan_out(&aggregates, payload, aggregate.time_ms * 1_000_000);
                 }
             }
+        }
+    }
+
+    /// Adds a batch's diff to each subscribed diff-depth stream of `symbol`; what cannot wait
+    /// for the tick (the part before a bus gap, a full frame) goes out now.
+    fn gather_diff(&mut self, symbol: &str, diff: &DepthDiff) {
+        let now_ns = self.sources.clock.now_ns();
+        for fast in [false, true] {
+            let name = StreamName::new(symbol, StreamKind::Depth { fast });
+            if !self.has(&name) {
+                continue;
+            }
+            let pending = self.pending_diffs.entry(name.clone()).or_default();
+            if let Some(now) = pending.merge(diff, now_ns) {
+                self.emit_diff(&name, &now);
+            }
+        }
+    }
+
+    /// The tick's diff-depth frames: `@depth@100ms` every tick, `@depth` every tenth (with
+    /// the 1 s polled streams), each rendered once for all its subscribers. Streams nobody
+    /// listens to any more lose what they gathered.
+    fn emit_diffs(&mut self, slow: bool) {
+        let streams = &self.streams;
+        self.pending_diffs.retain(|name, _| streams.contains_key(name));
+        let now_ns = self.sources.clock.now_ns();
+        let due: Vec<(StreamName, DepthDiff)> = self
+            .pending_diffs
+            .iter_mut()
+            .filter(|(name, _)| slow || name.kind == StreamKind::Depth { fast: true })
+            .filter_map(|(name, pending)| Some((name.clone(), pending.take(now_ns)?)))
+            .collect();
+        for (name, diff) in due {
+            self.emit_diff(&name, &diff);
+        }
+    }
+
+    fn emit_diff(&mut self, name: &StreamName, diff: &DepthDiff) {
+        if let Some(payload) = self.sources.renderer.depth_diff(&name.symbol, diff) {
+            self.fan_out(name, payload, diff.ts_ns);
         }
     }
 
@@ -269,10 +311,11 @@ impl StreamHub {
 
     fn poll(&mut self, ctx: &mut Context<Self>) {
         self.ticks += 1;
+        let slow = self.ticks.is_multiple_of(SLOW_POLL_TICKS);
+        self.emit_diffs(slow);
         if self.polling {
             return;
         }
-        let slow = self.ticks.is_multiple_of(SLOW_POLL_TICKS);
         let due = self.due(slow);
         if due.is_empty() {
             return;

@@ -8,6 +8,9 @@
 //!   [`CONFLATE_PERCENT`], overflow of anything else ends the connection) and heartbeat.
 //! - `diff.rs`: [`DiffCursor`], book batches to diff depth (`U`/`u` = book event seqs, the
 //!   sequence of REST depth's `lastUpdateId`) and trades; gaps passed through, never hidden.
+//! - `pending_diff.rs`: [`PendingDiff`], one diff-depth stream's changes merged between two
+//!   frames (Binance's 100 ms and 1000 ms speeds); `U`/`u` keep chaining, gaps are not
+//!   merged across.
 //! - `hub.rs`: the `StreamHub` actor (bus consumer [`STREAMS_CONSUMER`]): per-stream
 //!   subscriber lists, one render per frame, `try_send` to sessions (never waits for one).
 //! - `api_state.rs`: [`ApiSessionState`], one `/ws-api/v3` connection's queued requests and
@@ -26,6 +29,7 @@ mod actor;
 mod api_state;
 mod diff;
 mod hub;
+mod pending_diff;
 mod request;
 mod state;
 mod streams;
@@ -44,6 +48,7 @@ pub use hub::{
     ChangeSubscriptions, FrameRenderer, GetHubCounts, HubSources, Join, Leave, POLL_INTERVAL,
     STREAMS_CONSUMER, SessionId, StreamHub, ToSession,
 };
+pub use pending_diff::{PENDING_LEVELS_MAX, PendingDiff};
 pub use request::{INVALID_JSON, INVALID_REQUEST, Method, REQUEST_LEN_MAX, Request, RequestError};
 pub use state::{
     CONFLATE_PERCENT, CONTROL_FRAMES_MAX, FRAME_BYTES_AVERAGE_MAX, Frame, Heartbeat,

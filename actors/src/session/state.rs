@@ -43,7 +43,8 @@ pub struct Push {
     pub stream_text: Arc<str>,
     /// The Binance payload (`data` of a combined frame).
     pub payload: Arc<str>,
-    /// When the event behind it was created (the book's time), for the push latency.
+    /// When the frame was created: its `E` (a diff-depth frame's emit time, a trade's time),
+    /// from which the push latency is measured.
     pub created_ns: u64,
 }
 

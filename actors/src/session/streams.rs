@@ -11,9 +11,10 @@ pub const SYMBOL_LEN_MAX: usize = 20;
 /// symbol's streams together in a `BTreeMap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StreamKind {
-    /// Diff depth (`@depth`, `@depth@100ms`): every book batch with level changes, `U`/`u`
-    /// from the book's event sequence. Both speeds get every diff (faster than Binance's 1 s
-    /// for the plain name, which clients accept: they only require `U` = previous `u` + 1).
+    /// Diff depth at Binance's speeds: `@depth` (also `@depth@1000ms`) every 1000 ms,
+    /// `@depth@100ms` every 100 ms, each frame the level changes merged since the previous
+    /// one (none when nothing changed), `U`/`u` from the book's event sequence (the first and
+    /// last event it covers, so `U` = previous `u` + 1 unless events were lost).
     Depth {
         fast: bool,
     },

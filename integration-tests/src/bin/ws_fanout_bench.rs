@@ -7,15 +7,16 @@
 //! its own build profile).
 //!
 //! 1. Memory per idle session: the server's RSS (`VmRSS`) before and after `--sessions`
-//!    sessions connect to `/ws/btcusdt@depth`, over the session count.
+//!    sessions connect to `/ws/btcusdt@<--stream>` (`depth`, Binance's 1000 ms diffs, or
+//!    `depth@100ms`, ccxt's), over the session count.
 //! 2. Push latency: `--rate` book changes per second for `--seconds` (open loop: REST limit
 //!    orders from `--accounts` funded accounts placed and canceled at varying prices, none
 //!    crossing, each sent at its scheduled time whatever the server's state). Every session
 //!    reads every frame; latency per frame is its receive time minus its event time `E`, both
 //!    wall clock in ms (so 1 ms resolution), in an HDR histogram. A gap is a diff whose `U` is
 //!    not the previous `u` + 1 (the server dropped queued diffs for a slow reader). The server's
-//!    own `exchange_ws_push_latency_seconds` summary (event created -> frame written) is read
-//!    from `/metrics` at the end.
+//!    own `exchange_ws_push_latency_seconds` histogram (frame created, its `E` -> frame handed
+//!    to the socket) is read from `/metrics` at the end.
 //!
 //! Each session holds a socket on both sides: `ulimit -n` must exceed `--sessions` + ~100 for
 //! this process and the server it starts (it inherits the limit).
@@ -39,9 +40,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Debug, Parser)]
 struct Args {
-    /// Sessions subscribed to `btcusdt@depth`.
+    /// Sessions subscribed to `btcusdt@<stream>`.
     #[arg(long, default_value_t = 5_000)]
     sessions: usize,
+    /// The diff-depth stream every session subscribes to: `depth` or `depth@100ms`.
+    #[arg(long, default_value = "depth@100ms")]
+    stream: String,
     /// Book changes (REST placements and cancels) per second.
     #[arg(long, default_value_t = 1_000)]
     rate: u32,
@@ -100,18 +104,17 @@ where
     tally.borrow_mut().closed += 1;
 }
 
-/// Opens `count` sessions on `/ws/btcusdt@depth`, `concurrency` handshakes at a time; each
-/// gets a reader task. Returns the readers.
+/// Opens `count` sessions on `/ws/btcusdt@<stream>`, `concurrency` handshakes at a time;
+/// each gets a reader task. Returns the readers.
 async fn open_sessions(
-    ws_base: &str,
+    url: &str,
     count: usize,
     concurrency: usize,
     tally: &Shared<Tally>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let url = format!("{ws_base}/ws/btcusdt@depth");
     let mut readers = Vec::with_capacity(count);
     let mut pending = futures_util::stream::iter(0..count)
-        .map(|_| tokio_tungstenite::connect_async(url.clone()))
+        .map(|_| tokio_tungstenite::connect_async(url.to_owned()))
         .buffer_unordered(concurrency);
     while let Some(connected) = pending.next().await {
         let (socket, _) = connected.expect("a session opens");
@@ -254,7 +257,7 @@ fn report_server_metrics(text: &str) {
             .map_or_else(|| "n/a".to_owned(), |s| format!("<= {:.3} ms", s * 1e3))
     };
     println!(
-        "server push latency ({name}, created -> written, bucket bounds): p50 {}, p99 {}, \
+        "server push latency ({name}, E -> handed to the socket, bucket bounds): p50 {}, p99 {}, \
          p99.9 {}, count {}",
         quantile(0.5),
         quantile(0.99),
@@ -321,8 +324,9 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let before = server.rss_kib();
         let opening = Instant::now();
-        let readers =
-            open_sessions(&ws_base, args.sessions, args.connect_concurrency, &tally).await;
+        let url = format!("{ws_base}/ws/btcusdt@{}", args.stream);
+        println!("sessions on {url}");
+        let readers = open_sessions(&url, args.sessions, args.connect_concurrency, &tally).await;
         let opened_in = opening.elapsed();
         tokio::time::sleep(Duration::from_secs(2)).await;
         let after = server.rss_kib();
