@@ -213,3 +213,56 @@ fn body(
         funding_pnl: text(amount(position.exact.funding_pnl)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use exchange_actors::model::AssetCode;
+
+    use super::*;
+    use crate::api::testing::markets;
+
+    #[test]
+    fn a_long_shows_binance_fields_and_its_cross_margin_liquidation_price() {
+        let symbol = SymbolCode::new("BTCUSDT_PERP").unwrap();
+        // Long 1 BTC (1,000 lots of 0.001) bought for 50,000 USDT (8 places), marked at 49,000.
+        let position = Position {
+            size_lots: 1_000,
+            entry_cost: 50_000 * 100_000_000,
+            realized_pnl: 400 * 100_000_000,
+            funding_pnl: -150_000_000,
+        };
+        let view = PositionsView {
+            positions: vec![(symbol, position, Some(Price(4_900_000)))],
+            wallets: vec![(AssetCode::new("USDT").unwrap(), 10_000 * 100_000_000)],
+        };
+        let bodies = position_bodies(&view, &markets(), 7);
+        let [(listed, body)] = bodies.as_slice() else { panic!("one position: {bodies:?}") };
+        assert_eq!(*listed, symbol);
+        assert_eq!(
+            (body.position_amt.as_str(), body.entry_price.as_str(), body.mark_price.as_str()),
+            ("1", "50000", "49000")
+        );
+        assert_eq!((body.un_realized_profit.as_str(), body.notional.as_str()), ("-1000", "49000"));
+        // Wallet 10,000 + (p - 50,000) = 2.5% of p  =>  p = 40,000 / 0.975.
+        assert_eq!(body.liquidation_price, "41025.64102564");
+        assert_eq!((body.realized_pnl.as_str(), body.funding_pnl.as_str()), ("400", "-1.5"));
+        assert_eq!(
+            (body.leverage.as_str(), body.margin_type, body.position_side),
+            ("20", "cross", "BOTH")
+        );
+    }
+
+    #[test]
+    fn a_flat_position_keeps_its_pnl_and_shows_no_liquidation() {
+        let symbol = SymbolCode::new("BTCUSDT_PERP").unwrap();
+        let position = Position { realized_pnl: -25_000_000, ..Position::default() };
+        let view = PositionsView { positions: vec![(symbol, position, None)], wallets: vec![] };
+        let bodies = position_bodies(&view, &markets(), 7);
+        let body = &bodies[0].1;
+        assert_eq!(
+            (body.position_amt.as_str(), body.mark_price.as_str(), body.liquidation_price.as_str()),
+            ("0", "0", "0")
+        );
+        assert_eq!(body.realized_pnl, "-0.25");
+    }
+}
