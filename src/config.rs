@@ -32,6 +32,9 @@ pub struct Config {
     /// `[[indexes]]`: the index prices the oracle computes (none = no oracle work).
     #[serde(default)]
     pub indexes: Vec<IndexConfig>,
+    /// `[perpetuals]`: mark prices and funding; absent = its defaults.
+    #[serde(default)]
+    pub perpetuals: crate::perpetuals::PerpetualsConfig,
 }
 
 /// How the index oracle runs; `INDEX_LEASE_TTL_MS` and `INDEX_LOCK_KEY` override.
@@ -151,8 +154,20 @@ impl Config {
         toml::from_str(&text).with_context(|| format!("parsing configuration {}", path.display()))
     }
 
-    /// Every configured symbol, validated; the first invalid one is the error.
+    /// Every configured symbol, validated; the first invalid one is the error. A perpetual
+    /// must mark against a configured index.
     pub fn markets(&self) -> anyhow::Result<Vec<Market>> {
+        for spec in &self.symbols {
+            if let Some(perpetual) = &spec.perpetual {
+                anyhow::ensure!(
+                    self.indexes.iter().any(|index| index.name == perpetual.index),
+                    "symbol {}: index {} is not among the [[indexes]]",
+                    spec.symbol,
+                    perpetual.index
+                );
+            }
+        }
+        self.perpetuals.validate()?;
         self.markets_of(&self.symbols)
     }
 

@@ -11,6 +11,7 @@ pub mod history;
 pub mod index;
 pub mod listing;
 pub mod observe;
+pub mod perpetuals;
 pub mod profile;
 pub mod safety_metrics;
 pub mod server;

@@ -129,6 +129,14 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
     let index_settings =
         exchange::index::IndexSettings::resolve(&config, |name| std::env::var(name).ok())?;
     let index = exchange::index::IndexService::start_on(index_settings, &system)?;
+    let perpetuals = config.perpetuals.resolve(|name| std::env::var(name).ok())?;
+    exchange::perpetuals::start(
+        &perpetuals,
+        system.markets.values().map(|market| market.spec.clone()),
+        index.board.clone(),
+        system.depth_replicas.clone(),
+        system.shards.clone(),
+    );
     let metrics = exchange::api::metrics::MetricsEndpoint::new(metrics);
     let production = profile == exchange::profile::Profile::Production;
     let reconcile =

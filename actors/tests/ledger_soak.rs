@@ -67,6 +67,7 @@ fn spec(symbol: &str, base: &str, step: &str, maker: &str, taker: &str) -> Symbo
         maker_fee_rate: dec(maker),
         taker_fee_rate: dec(taker),
         maker_fee_floor: dec("-0.0005"),
+        perpetual: None,
     }
 }
 
@@ -122,6 +123,7 @@ impl Db {
             watermarks: self.watermarks.iter().map(|(symbol, seq)| (*symbol, *seq)).collect(),
             next_order_counter: self.next_order_counter,
             next_entry_id: self.next_entry_id,
+            ..RestoredState::default()
         }
     }
 }

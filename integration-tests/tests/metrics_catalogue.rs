@@ -86,7 +86,7 @@ fn queried_names() -> BTreeMap<String, BTreeSet<String>> {
         }
         dashboard_count += 1;
     }
-    assert_eq!(dashboard_count, 4, "trading core, hot symbols, funds safety, risk");
+    assert_eq!(dashboard_count, 5, "trading core, hot symbols, funds safety, risk, perpetuals");
     // The rules file is YAML; only `expr:` lines (one-line expressions) carry queries.
     let rules = std::fs::read_to_string(workspace_root().join("config/prometheus/alerts.yml"))
         .expect("alert rules read");

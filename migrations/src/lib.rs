@@ -17,6 +17,7 @@ pub mod m20261121_000006_order_lookups;
 pub mod m20261121_000007_covering_trade_lookups;
 pub mod m20261121_000009_switch_changes;
 pub mod m20261121_000010_append_only_ledger;
+pub mod m20261121_000011_positions;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_covering_trade_lookups::Migration),
             Box::new(m20261121_000009_switch_changes::Migration),
             Box::new(m20261121_000010_append_only_ledger::Migration),
+            Box::new(m20261121_000011_positions::Migration),
         ]
     }
 }

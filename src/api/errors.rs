@@ -47,6 +47,8 @@ pub mod code {
     pub const NO_SUCH_ORDER: i32 = -2013;
     pub const CANCEL_REPLACE_PARTIALLY_FAILED: i32 = -2021;
     pub const CANCEL_REPLACE_FAILED: i32 = -2022;
+    /// Binance USD-M futures' REDUCE_ONLY_REJECT (the same number as spot's cancel-replace).
+    pub const REDUCE_ONLY_REJECTED: i32 = -2022;
     pub const BAD_API_KEY_FMT: i32 = -2014;
     pub const REJECTED_MBX_KEY: i32 = -2015;
 }
@@ -333,6 +335,10 @@ impl From<AccountReject> for ApiError {
                 ApiError::bad_request(code::INVALID_PARAMETER, reject.to_string())
             }
             A::OrderIdsExhausted => ApiError::internal(reject.to_string()),
+            A::ReduceOnlyRejected => {
+                ApiError::bad_request(code::REDUCE_ONLY_REJECTED, reject.to_string())
+            }
+            A::NoMarkPrice(_) => ApiError::new_order_rejected(reject.to_string()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The body of `GET /api/v3/exchangeInfo`, built from the markets alone: every field ccxt
 //! reads (BINANCE_COMPAT.md), every filter the exchange enforces, and nothing that marks a
-//! futures market (no contractType, deliveryDate, underlying). The kill switches show as
+//! futures market (no contractType, deliveryDate, underlying): perpetual symbols are not
+//! listed at all. The kill switches show as
 //! Binance shows such states: `status` TRADING / BREAK (cancel-only) / HALT, `orderTypes`
 //! without the disabled ones, `isSpotTradingAllowed`, and price protection as a
 //! PERCENT_PRICE filter.
@@ -122,8 +123,11 @@ pub fn exchange_info<'a>(
         server_time: server_time_ms,
         rate_limits,
         exchange_filters: Vec::new(),
+        // Perpetuals are left out: a spot client (ccxt with `types: ["spot"]`) would read one as
+        // a second BTC/USDT spot market. They trade through the same order routes by name.
         symbols: markets
             .into_iter()
+            .filter(|market| !market.spec.is_perpetual())
             .map(|market| symbol_info(market, switches, open_orders_per_account_max))
             .collect(),
     }

@@ -68,6 +68,7 @@ mod order_view;
 mod param_set;
 mod params;
 mod placing;
+mod positions;
 pub mod rate_limit;
 mod reference_page;
 pub mod render;

@@ -51,6 +51,7 @@ pub const ADMIN_TOKEN_SCHEME: &str = "adminToken";
         super::ticker::ticker_24hr,
         super::ticker::ticker_price,
         super::trading::account,
+        super::positions::position_risk,
         super::trading::place,
         super::trading::query,
         super::trading::cancel,

@@ -108,7 +108,7 @@ pub fn place_params(
         price,
         quantity,
         self_trade_prevention: self_trade_prevention(params)?,
-        reduce_only: false,
+        reduce_only: reduce_only(params)?,
         ts_ns,
     };
     Ok(PlaceParams { request, response_type: response_type(params, order_type)? })
@@ -130,6 +130,16 @@ pub fn order_lookup<'a>(
         (None, None) => return Err(ApiError::mandatory_one_of("orderId", "origClientOrderId")),
     };
     Ok(OrderLookup { market, order })
+}
+
+/// `reduceOnly` (`true` or `false`, default false; as Binance USD-M futures): a perpetual order
+/// that may only reduce the position. A spot order with `true` is refused by its shard.
+fn reduce_only(params: &Params) -> Result<bool, ApiError> {
+    match params.optional("reduceOnly")? {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid_parameter("reduceOnly")),
+    }
 }
 
 fn side(text: &str) -> Result<Side, ApiError> {

@@ -69,6 +69,10 @@ pub struct NewOrderFields {
     new_order_resp_type: Option<String>,
     /// NONE (default), EXPIRE_TAKER, EXPIRE_MAKER or EXPIRE_BOTH.
     self_trade_prevention_mode: Option<String>,
+    /// Extension, perpetuals only (as Binance USD-M futures): `true` = the order may only
+    /// reduce the position; refused with -2022 "ReduceOnly Order is rejected." when it would
+    /// open, increase or flip it. Default `false`.
+    reduce_only: Option<String>,
 }
 
 /// `POST /api/v3/order`'s parameters.

@@ -45,7 +45,8 @@ pub fn configure_trading(config: &mut web::ServiceConfig) {
         .route("/api/v3/batchOrders", web::post().to(super::batch_orders::place_batch))
         .route("/api/v3/batchOrders", web::delete().to(super::batch_orders::cancel_batch))
         .route("/api/v3/countdownCancelAll", web::post().to(super::countdown::countdown_cancel_all))
-        .route("/api/v3/account", web::get().to(account));
+        .route("/api/v3/account", web::get().to(account))
+        .route("/fapi/v2/positionRisk", web::get().to(super::positions::position_risk));
 }
 
 /// New order.

@@ -8,7 +8,7 @@ mod board;
 mod in_process;
 mod redis;
 mod settings;
-mod spot_source;
+pub(crate) mod spot_source;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -40,7 +40,10 @@ pub fn start_spot_sources(
     });
 }
 
-async fn mid_price(replicas: &Addr<DepthReplicas>, spec: &SymbolSpec) -> Option<Decimal> {
+pub(crate) async fn mid_price(
+    replicas: &Addr<DepthReplicas>,
+    spec: &SymbolSpec,
+) -> Option<Decimal> {
     let request = GetReplicaDepth { symbol: spec.symbol.clone(), levels_max: 1 };
     let (depth, behind) = replicas.send(request).await.ok()??;
     if behind {

@@ -10,7 +10,7 @@
 //! truncated.
 
 use exchange_actors::account::{
-    BalanceRow, Changes, LedgerEntry, OrderRecord, Owner, RestoredState,
+    BalanceRow, Changes, LedgerEntry, OrderRecord, Owner, Position, PositionRow, RestoredState,
 };
 use exchange_actors::model::{AccountId, AssetCode, SymbolCode};
 use exchange_actors::ports::{Epoch, JournalError, shard_stream};
@@ -22,7 +22,7 @@ use super::Store;
 use super::codec::{decode, encode, from_db, max_seq, store_error, to_db};
 use super::shard_rows::{
     insert_accounts, now_ms, parse_system_account, shard_consumer, upsert_balances,
-    upsert_watermarks,
+    upsert_funding_intervals, upsert_positions, upsert_watermarks,
 };
 
 /// What one `shard_batches` row holds (postcard): the commit's ledger entries in entry order
@@ -85,6 +85,8 @@ impl Store {
         let batch_seq = insert_batch(txn, shard, epoch, &changes).await?;
         upsert_balances(txn, shard, &changes.balances).await?;
         upsert_watermarks(txn, shard_index, &changes.watermarks).await?;
+        upsert_positions(txn, &changes.positions).await?;
+        upsert_funding_intervals(txn, shard, &changes.funding_intervals).await?;
         let counters = Query::insert()
             .into_table("shard_counters")
             .columns(["shard", "next_order_counter", "next_entry_id"])
@@ -198,6 +200,8 @@ impl Store {
             restored.watermarks.push((symbol, from_db(seq)?));
         }
 
+        Self::load_positions(db, backend, shard, &stream, &mut restored).await?;
+
         let counters = db
             .query_one_raw(raw(format!(
                 "SELECT next_order_counter, next_entry_id FROM shard_counters WHERE shard = {shard}"
@@ -211,6 +215,60 @@ impl Store {
             restored.next_entry_id = from_db(entries)?;
         }
         Ok(restored)
+    }
+}
+
+impl Store {
+    /// The shard's position rows and funding intervals into `restored`.
+    async fn load_positions(
+        db: &impl ConnectionTrait,
+        backend: sea_orm::DatabaseBackend,
+        shard: i64,
+        stream: &str,
+        restored: &mut RestoredState,
+    ) -> Result<(), JournalError> {
+        let raw = |sql: String| Statement::from_string(backend, sql);
+        let symbol_of = |text: &str| {
+            SymbolCode::new(text).map_err(|error| JournalError::Corrupt {
+                stream: stream.to_owned(),
+                position: 0,
+                detail: error.to_string(),
+            })
+        };
+        let rows = db
+            .query_all_raw(raw(format!(
+                "SELECT p.account_id, p.symbol, p.size_lots, p.entry_cost, p.realized_pnl, \
+                 p.funding_pnl FROM positions p JOIN accounts a ON a.account_id = p.account_id \
+                 WHERE a.shard = {shard} ORDER BY p.account_id, p.symbol"
+            )))
+            .await
+            .map_err(store_error)?;
+        for row in rows {
+            let get = |column| row.try_get::<i64>("", column).map_err(store_error);
+            let symbol: String = row.try_get("", "symbol").map_err(store_error)?;
+            restored.positions.push(PositionRow {
+                account: AccountId(from_db(get("account_id")?)?),
+                symbol: symbol_of(&symbol)?,
+                position: Position {
+                    size_lots: get("size_lots")?,
+                    entry_cost: i128::from(get("entry_cost")?),
+                    realized_pnl: i128::from(get("realized_pnl")?),
+                    funding_pnl: i128::from(get("funding_pnl")?),
+                },
+            });
+        }
+        let rows = db
+            .query_all_raw(raw(format!(
+                "SELECT symbol, interval_id FROM funding_intervals WHERE shard = {shard}"
+            )))
+            .await
+            .map_err(store_error)?;
+        for row in rows {
+            let symbol: String = row.try_get("", "symbol").map_err(store_error)?;
+            let interval_id: i64 = row.try_get("", "interval_id").map_err(store_error)?;
+            restored.funding_intervals.push((symbol_of(&symbol)?, from_db(interval_id)?));
+        }
+        Ok(())
     }
 }
 

@@ -3,7 +3,8 @@
 //! orders. Names of owners, buckets, kinds and statuses as stored.
 
 use exchange_actors::account::{
-    BalanceRow, Bucket, EntryKind, LedgerEntry, OrderRecord, OrderStatus, Owner, SystemAccount,
+    BalanceRow, Bucket, EntryKind, LedgerEntry, OrderRecord, OrderStatus, Owner, PositionRow,
+    SystemAccount,
 };
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::JournalError;
@@ -70,6 +71,20 @@ const ORDERS: RowInsert = RowInsert {
                   updated_at_ns = excluded.updated_at_ns, record = excluded.record",
 };
 
+const POSITIONS: RowInsert = RowInsert {
+    table: "positions",
+    columns: &["account_id", "symbol", "size_lots", "entry_cost", "realized_pnl", "funding_pnl"],
+    on_conflict: "ON CONFLICT (account_id, symbol) DO UPDATE SET size_lots = excluded.size_lots, \
+                  entry_cost = excluded.entry_cost, realized_pnl = excluded.realized_pnl, \
+                  funding_pnl = excluded.funding_pnl",
+};
+
+const FUNDING_INTERVALS: RowInsert = RowInsert {
+    table: "funding_intervals",
+    columns: &["shard", "symbol", "interval_id"],
+    on_conflict: "ON CONFLICT (shard, symbol) DO UPDATE SET interval_id = excluded.interval_id",
+};
+
 const WATERMARKS: RowInsert = RowInsert {
     table: "consumer_watermarks",
     columns: &["consumer", "symbol", "seq"],
@@ -91,6 +106,7 @@ pub(super) fn system_account_name(account: SystemAccount) -> String {
         SystemAccount::Fees => "fees".to_owned(),
         SystemAccount::Subsidy => "subsidy".to_owned(),
         SystemAccount::Clearing(symbol) => format!("clearing:{symbol}"),
+        SystemAccount::Insurance => "insurance".to_owned(),
     }
 }
 
@@ -99,6 +115,7 @@ pub(super) fn parse_system_account(name: &str) -> Option<SystemAccount> {
         "external" => Some(SystemAccount::External),
         "fees" => Some(SystemAccount::Fees),
         "subsidy" => Some(SystemAccount::Subsidy),
+        "insurance" => Some(SystemAccount::Insurance),
         _ => {
             let symbol = name.strip_prefix("clearing:")?;
             SymbolCode::new(symbol).ok().map(SystemAccount::Clearing)
@@ -131,6 +148,9 @@ fn kind_name(kind: EntryKind) -> &'static str {
         EntryKind::Rebate => "REBATE",
         EntryKind::Shortfall => "SHORTFALL",
         EntryKind::Correction => "CORRECTION",
+        EntryKind::RealizedPnl => "REALIZED_PNL",
+        EntryKind::Funding => "FUNDING",
+        EntryKind::InsuranceCover => "INSURANCE_COVER",
     }
 }
 
@@ -258,4 +278,35 @@ pub(super) async fn upsert_watermarks(
         values.extend([consumer.as_str().into(), symbol.as_str().into(), to_db(*seq)?.into()]);
     }
     WATERMARKS.execute(txn, values).await
+}
+
+pub(super) async fn upsert_positions(
+    txn: &DatabaseTransaction,
+    positions: &[PositionRow],
+) -> Result<(), JournalError> {
+    let mut values = Vec::with_capacity(positions.len() * POSITIONS.columns.len());
+    for row in positions {
+        let position = row.position;
+        values.extend([
+            to_db(row.account.0)?.into(),
+            row.symbol.as_str().into(),
+            position.size_lots.into(),
+            amount(position.entry_cost)?.into(),
+            amount(position.realized_pnl)?.into(),
+            amount(position.funding_pnl)?.into(),
+        ]);
+    }
+    POSITIONS.execute(txn, values).await
+}
+
+pub(super) async fn upsert_funding_intervals(
+    txn: &DatabaseTransaction,
+    shard: i16,
+    intervals: &[(SymbolCode, u64)],
+) -> Result<(), JournalError> {
+    let mut values = Vec::with_capacity(intervals.len() * FUNDING_INTERVALS.columns.len());
+    for (symbol, interval_id) in intervals {
+        values.extend([shard.into(), symbol.as_str().into(), to_db(*interval_id)?.into()]);
+    }
+    FUNDING_INTERVALS.execute(txn, values).await
 }

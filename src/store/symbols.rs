@@ -58,12 +58,15 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", directory.path().join("symbols.db").display());
         let store = Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
+        // Every configured symbol, the perpetual's terms included.
         let specs = specs();
-        assert!(store.insert_symbol(&specs[0], 1).await.expect("insert"));
-        assert!(store.insert_symbol(&specs[1], 2).await.expect("insert"));
+        assert!(specs.iter().any(|spec| spec.perpetual.is_some()));
+        for (listed_at_ms, spec) in (1..).zip(&specs) {
+            assert!(store.insert_symbol(spec, listed_at_ms).await.expect("insert"));
+        }
         let mut changed = specs[0].clone();
         changed.min_qty = changed.max_qty;
-        assert!(!store.insert_symbol(&changed, 3).await.expect("insert"), "listed twice");
+        assert!(!store.insert_symbol(&changed, 99).await.expect("insert"), "listed twice");
         assert_eq!(store.load_symbols().await.expect("load"), specs);
     }
 }

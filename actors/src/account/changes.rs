@@ -6,6 +6,7 @@
 use super::balances::BalanceRow;
 use super::ledger::LedgerEntry;
 use super::orders::OrderRecord;
+use super::positions::PositionRow;
 use super::state::AccountState;
 use super::user_updates::OrderUpdate;
 use crate::model::{AccountId, SymbolCode};
@@ -19,6 +20,10 @@ pub struct Changes {
     pub watermarks: Vec<(SymbolCode, u64)>,
     pub next_order_counter: u64,
     pub next_entry_id: u64,
+    /// Changed perpetual positions, by (account, symbol).
+    pub positions: Vec<PositionRow>,
+    /// Perpetuals whose funding interval advanced, with the interval paid.
+    pub funding_intervals: Vec<(SymbolCode, u64)>,
     /// Own order changes in the order applied; not journaled (the orders rows are), taken
     /// out by [`super::UserBatch::take`] for the user data stream.
     pub order_updates: Vec<OrderUpdate>,
@@ -32,6 +37,8 @@ impl Changes {
             && self.balances.is_empty()
             && self.orders.is_empty()
             && self.watermarks.is_empty()
+            && self.positions.is_empty()
+            && self.funding_intervals.is_empty()
     }
 }
 
@@ -50,6 +57,18 @@ impl AccountState {
             watermarks,
             next_order_counter: self.next_order_counter,
             next_entry_id: self.journal.next_entry_id,
+            positions: std::mem::take(&mut self.changed_positions)
+                .into_iter()
+                .map(|(account, symbol)| PositionRow {
+                    account,
+                    symbol,
+                    position: self.positions[&(account, symbol)],
+                })
+                .collect(),
+            funding_intervals: std::mem::take(&mut self.changed_funding)
+                .into_iter()
+                .map(|symbol| (symbol, self.funding_intervals[&symbol]))
+                .collect(),
             order_updates: std::mem::take(&mut self.order_updates),
         }
     }

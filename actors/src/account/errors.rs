@@ -36,6 +36,12 @@ pub enum AccountReject {
     OrderNotOpen { order_id: OrderId },
     #[error("the shard has used all its order ids")]
     OrderIdsExhausted,
+    /// A reduce-only order that would open, increase or flip a position (Binance's -2022).
+    #[error("ReduceOnly Order is rejected.")]
+    ReduceOnlyRejected,
+    /// A perpetual market order needs a mark price to hold margin against; none arrived yet.
+    #[error("no mark price for {0} yet")]
+    NoMarkPrice(SymbolCode),
 }
 
 /// Why a batch of book events was not applied. Nothing changed.

@@ -16,8 +16,13 @@ pub enum SystemAccount {
     Fees,
     /// Pays maker rebates (and covers a hold shortfall after a raced amend).
     Subsidy,
-    /// A symbol's settlement account: per asset, summed over all shards, it is zero.
+    /// A symbol's settlement account: per asset, summed over all shards, it is zero for a spot
+    /// symbol; for a perpetual it is the counterpart of realized PnL (over all shards: the open
+    /// positions' unrealized PnL).
     Clearing(SymbolCode),
+    /// The insurance fund: pays what an account cannot (a loss, fee or funding beyond its
+    /// balance), collects funding payments and pays them out (keeping the rounding).
+    Insurance,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -80,6 +85,12 @@ pub enum EntryKind {
     /// its `reference` is the id of the entry it corrects (a reversal or an adjustment).
     /// Entries are never edited: a mistake is answered by appending one of these.
     Correction,
+    /// A perpetual's realized PnL: Clearing(symbol) <-> the user's available quote.
+    RealizedPnl,
+    /// A perpetual's funding payment: payer -> Insurance -> receiver.
+    Funding,
+    /// Insurance -> wherever a user's loss, fee or funding beyond its balance was owed.
+    InsuranceCover,
 }
 
 /// One movement of `amount` minor units of `asset`: the debited leg decreases, the credited

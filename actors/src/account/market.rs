@@ -7,7 +7,9 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::model::{AssetCode, CodeError, Notional, Qty, SpecError, SymbolCode, SymbolSpec};
+use crate::model::{
+    AssetCode, CodeError, MarginTerms, Notional, Price, Qty, SpecError, SymbolCode, SymbolSpec,
+};
 
 /// The most decimal places an asset's minor unit may have (10^18 still leaves i128 room for
 /// any balance a real asset can reach).
@@ -44,6 +46,9 @@ pub struct MarketSpec {
     pub base_units_per_lot: i128,
     /// Quote minor units in one notional unit (tick size x step size).
     pub quote_units_per_notional: i128,
+    /// A linear perpetual's margin rates: orders hold quote margin and fills move positions
+    /// instead of base balances. `None` for spot.
+    pub margin: Option<MarginTerms>,
 }
 
 impl MarketSpec {
@@ -92,7 +97,17 @@ impl MarketSpec {
             quote_scale,
             base_units_per_lot,
             quote_units_per_notional,
+            margin: spec.margin_terms()?,
         })
+    }
+
+    pub fn is_perpetual(&self) -> bool {
+        self.margin.is_some()
+    }
+
+    /// `qty` lots at `price` in quote minor units.
+    pub fn value(&self, price: Price, qty: Qty) -> i128 {
+        self.quote_amount(Notional::of(price, qty))
     }
 
     /// `qty` lots in base minor units.

@@ -13,6 +13,9 @@
 //! - `place.rs`: placing (checks, hold, PENDING), abandoning a pending order, amend reserves.
 //! - `settle.rs`: applying book events exactly once (watermark per symbol).
 //! - `outcome.rs`: a just-placed order as its own book command left it (the gateway's answer).
+//! - `positions.rs`: [`Position`], a perpetual position in exact ledger units.
+//! - `perp_margin.rs`: cross margin for perpetual orders (holds, reduce-only, free margin, marks).
+//! - `perp_settle.rs`: perpetual fills (margin release, realized PnL, fees) and funding.
 //! - `user_updates.rs`: what each owner is told after a commit (the user data stream).
 //! - `invariants.rs`, `changes.rs`, `errors.rs`.
 //!
@@ -39,7 +42,10 @@ mod ledger;
 mod market;
 mod orders;
 mod outcome;
+mod perp_margin;
+mod perp_settle;
 mod place;
+mod positions;
 mod settle;
 mod state;
 mod user_updates;
@@ -57,7 +63,9 @@ pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
 pub use outcome::{TakerFill, order_after_own_events};
+pub use perp_settle::FundingApplied;
 pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
+pub use positions::{Position, PositionRow};
 pub use settle::Applied;
 pub use state::{
     AccountState, RestoredState, SHARD_COUNT_MAX, SUPPLY_MAX, shard_of, shard_supply_max,

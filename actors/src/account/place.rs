@@ -15,6 +15,7 @@ use super::errors::AccountReject;
 use super::ledger::Cause;
 use super::market::MarketSpec;
 use super::orders::{OrderRecord, OrderStatus};
+use super::perp_margin::order_requirement;
 use super::state::{AccountState, SHARD_COUNT_MAX};
 use crate::model::{
     AccountId, AmendOrder, AssetCode, ClientOrderId, Notional, OrderId, OrderQuantity, OrderType,
@@ -61,6 +62,9 @@ impl AccountState {
             .ok_or(AccountReject::UnknownSymbol(request.symbol))?;
         self.check_account(request.account_id)?;
         check_shape(&request)?;
+        if request.reduce_only && !market.is_perpetual() {
+            return Err(AccountReject::ReduceOnlyRejected);
+        }
         self.check_client_order_id(request.account_id, request.client_order_id)?;
         if self.orders.open_count(request.account_id) >= self.open_orders_max {
             return Err(AccountReject::TooManyOpenOrders);
@@ -113,6 +117,8 @@ impl AccountState {
         let market = &self.markets[&order.symbol];
         // A whole-balance hold is in whole units, so it converts back exactly.
         let spend_limit = match (order.order_type, order.side, order.quantity) {
+            // A perpetual order holds margin, not what it spends.
+            _ if market.is_perpetual() => None,
             (OrderType::Market, Side::Buy, OrderQuantity::Base(_)) => Some(SpendLimit::Quote(
                 Notional(order.hold_remaining / market.quote_units_per_notional),
             )),
@@ -161,6 +167,9 @@ impl AccountState {
         market: &MarketSpec,
         request: &PlaceRequest,
     ) -> Result<Requirement, AccountReject> {
+        if market.is_perpetual() {
+            return self.perp_requirement(market, request);
+        }
         let (spent, unit) = match request.side {
             Side::Buy => (market.quote, market.quote_units_per_notional),
             Side::Sell => (market.base, market.base_units_per_lot),
@@ -236,7 +245,7 @@ impl AccountState {
             return Err(AccountReject::InvalidOrder(RejectReason::PriceOutOfRange));
         }
         let market = self.markets[&order.symbol];
-        let needed = open_requirement(&market, order.side, new_price, new_qty);
+        let needed = order_requirement(&market, &order, new_price, new_qty);
         let extra = needed - order.hold_remaining;
         if extra > 0 {
             let available = self.balance(account, order.hold_asset).available;
@@ -284,7 +293,7 @@ impl AccountState {
         let open = matches!(order.status, OrderStatus::New | OrderStatus::PartiallyFilled);
         match (open, order.price, order.open_qty()) {
             (true, Some(price), Some(qty)) => {
-                Some(open_requirement(&self.markets[&order.symbol], order.side, price, qty))
+                Some(order_requirement(&self.markets[&order.symbol], order, price, qty))
             }
             _ => None,
         }

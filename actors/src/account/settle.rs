@@ -23,7 +23,7 @@ use super::errors::ApplyError;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
 use super::market::MarketSpec;
 use super::orders::OrderStatus;
-use super::place::open_requirement;
+use super::perp_margin::order_requirement;
 use super::state::AccountState;
 use super::user_updates::{Execution, FillReport};
 use crate::model::{
@@ -170,6 +170,10 @@ impl AccountState {
             trade_id: Some(trade.trade_id),
             reference: 0,
         };
+        if market.is_perpetual() {
+            self.settle_perp_fill(market, &order, liquidity, trade, event, &cause);
+            return;
+        }
         let base_amount = market.base_amount(trade.qty);
         let quote_amount = market.quote_amount(Notional::of(trade.price, trade.qty));
         let (spent, received_asset, received) = match order.side {
@@ -210,25 +214,6 @@ impl AccountState {
             let subsidy = Leg::system(SystemAccount::Subsidy);
             post(self, received_asset, -fee, subsidy, Leg::available(user), EntryKind::Rebate);
         }
-        let record = self.orders.get_mut(order_id).expect("known");
-        record.executed_qty.0 += trade.qty.0;
-        record.cumulative_quote += quote_amount;
-        record.updated_ts_ns = event.ts_ns;
-        let complete = match record.quantity {
-            OrderQuantity::Base(qty) => record.executed_qty == qty,
-            OrderQuantity::Quote(notional) => {
-                record.cumulative_quote == market.quote_amount(notional)
-            }
-        };
-        if liquidity == Liquidity::Maker {
-            debug_assert_eq!(record.open_qty(), Some(trade.maker_open_qty), "maker open qty");
-        }
-        if complete {
-            self.close_order(order_id, OrderStatus::Filled, event.ts_ns, &cause);
-        } else {
-            record.status = OrderStatus::PartiallyFilled;
-            self.touch(order_id);
-        }
         let fill = FillReport {
             trade_id: trade.trade_id,
             price: trade.price,
@@ -237,6 +222,39 @@ impl AccountState {
             commission_asset: received_asset,
             maker: liquidity == Liquidity::Maker,
         };
+        self.record_fill(market, order_id, fill, trade, event, &cause);
+    }
+
+    /// The order's side of a settled fill: executed quantity, status (FILLED closes it and
+    /// releases any leftover hold), and the execution report.
+    pub(super) fn record_fill(
+        &mut self,
+        market: &MarketSpec,
+        order_id: OrderId,
+        fill: FillReport,
+        trade: &TradeExecuted,
+        event: &BookEvent,
+        cause: &Cause,
+    ) {
+        let record = self.orders.get_mut(order_id).expect("known");
+        record.executed_qty.0 += trade.qty.0;
+        record.cumulative_quote += market.value(trade.price, trade.qty);
+        record.updated_ts_ns = event.ts_ns;
+        let complete = match record.quantity {
+            OrderQuantity::Base(qty) => record.executed_qty == qty,
+            OrderQuantity::Quote(notional) => {
+                record.cumulative_quote == market.quote_amount(notional)
+            }
+        };
+        if fill.maker {
+            debug_assert_eq!(record.open_qty(), Some(trade.maker_open_qty), "maker open qty");
+        }
+        if complete {
+            self.close_order(order_id, OrderStatus::Filled, event.ts_ns, cause);
+        } else {
+            record.status = OrderStatus::PartiallyFilled;
+            self.touch(order_id);
+        }
         self.report(order_id, Execution::Trade(fill), event.ts_ns);
     }
 
@@ -257,7 +275,7 @@ impl AccountState {
             OrderQuantity::Base(crate::model::Qty(order.executed_qty.0 + amended.new_qty.0));
         order.updated_ts_ns = ts_ns;
         let (account, asset, held) = (order.account_id, order.hold_asset, order.hold_remaining);
-        let needed = open_requirement(market, order.side, amended.new_price, amended.new_qty);
+        let needed = order_requirement(market, order, amended.new_price, amended.new_qty);
         if held > needed {
             self.release_hold(order_id, held - needed, cause);
         } else if held < needed {

@@ -9,7 +9,8 @@ use super::errors::AccountReject;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
 use super::market::MarketSpec;
 use super::orders::{OPEN_ORDERS_PER_ACCOUNT_MAX, OrderBook, OrderRecord, OrderStatus};
-use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, SymbolCode};
+use super::positions::{Position, PositionRow};
+use crate::model::{AccountId, AssetCode, ClientOrderId, OrderId, Price, SymbolCode};
 
 /// Order ids are `counter * SHARD_COUNT_MAX + shard_index`, unique across shards.
 pub const SHARD_COUNT_MAX: u16 = 1_024;
@@ -46,6 +47,10 @@ pub struct RestoredState {
     pub watermarks: Vec<(SymbolCode, u64)>,
     pub next_order_counter: u64,
     pub next_entry_id: u64,
+    /// Every position row of the shard's accounts (flat ones keep their realized PnL).
+    pub positions: Vec<PositionRow>,
+    /// Per perpetual, the last funding interval the shard paid.
+    pub funding_intervals: Vec<(SymbolCode, u64)>,
 }
 
 /// The pure state of one account shard: no actix, no I/O, no clock.
@@ -68,6 +73,14 @@ pub struct AccountState {
     supply_max: i128,
     /// Open orders one account may have (see [`OPEN_ORDERS_PER_ACCOUNT_MAX`]).
     pub(super) open_orders_max: usize,
+    /// Perpetual positions by (account, symbol); at most accounts x perpetuals rows.
+    pub(super) positions: BTreeMap<(AccountId, SymbolCode), Position>,
+    pub(super) changed_positions: BTreeSet<(AccountId, SymbolCode)>,
+    /// The latest mark price of each perpetual (not journaled: republished every interval).
+    pub(super) marks: BTreeMap<SymbolCode, Price>,
+    /// Per perpetual, the last funding interval paid: a funding is applied once per interval.
+    pub(super) funding_intervals: BTreeMap<SymbolCode, u64>,
+    pub(super) changed_funding: BTreeSet<SymbolCode>,
 }
 
 impl AccountState {
@@ -92,6 +105,11 @@ impl AccountState {
             order_updates: Vec::new(),
             supply_max: shard_supply_max(SHARD_COUNT_MAX),
             open_orders_max: OPEN_ORDERS_PER_ACCOUNT_MAX,
+            positions: BTreeMap::new(),
+            changed_positions: BTreeSet::new(),
+            marks: BTreeMap::new(),
+            funding_intervals: BTreeMap::new(),
+            changed_funding: BTreeSet::new(),
         }
     }
 
@@ -127,6 +145,10 @@ impl AccountState {
             state.orders.insert(order);
         }
         state.watermarks.extend(restored.watermarks);
+        for row in restored.positions {
+            state.positions.insert((row.account, row.symbol), row.position);
+        }
+        state.funding_intervals.extend(restored.funding_intervals);
         state.next_order_counter = restored.next_order_counter.max(1);
         state.journal.next_entry_id = restored.next_entry_id.max(1);
         state
@@ -195,8 +217,13 @@ impl AccountState {
         let user = Leg::available(Owner::User(account));
         let external = Leg::system(SystemAccount::External);
         let (debit, credit) = if pays_out {
-            let available = self.balance(account, asset).available;
+            let mut available = self.balance(account, asset).available;
+            if kind == EntryKind::Withdrawal {
+                // Collateral that open positions need stays (cross margin).
+                available = available.min(self.free_margin(account, asset));
+            }
             if available < amount {
+                let available = available.max(0);
                 return Err(AccountReject::InsufficientFunds { asset, needed: amount, available });
             }
             (user, external)

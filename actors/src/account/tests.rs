@@ -14,6 +14,7 @@ use crate::model::{
     SymbolCode, TimeInForce, btcusdt,
 };
 
+mod perpetual;
 mod user_stream;
 
 const ALICE: AccountId = AccountId(1);

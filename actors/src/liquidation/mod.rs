@@ -1,13 +1,16 @@
 //! Margin math of linear (USDT-margined) perpetuals, pure: positions, PnL, margin, the
-//! liquidation and bankruptcy prices. The `Liquidator` actor and the positions of the account
-//! shards build on it (issue 8: not yet).
+//! liquidation and bankruptcy prices (`margin.rs`), and the mark price and funding rate of a
+//! perpetual (`pricing.rs`). The account shards' positions (`account/positions.rs`) keep the
+//! same PnL in exact ledger units and convert to these decimals for the margin math.
 //!
 //! Money here is `Decimal` (exact; a position's entry price is a weighted average that need not
 //! be on any tick). Where these amounts become ledger entries they are rounded to minor units
 //! by the ledger, with the residue booked explicitly, never lost.
 
 mod margin;
+mod pricing;
 #[cfg(test)]
 mod tests;
 
 pub use margin::{Fill, MarginRates, Position, liquidation_price, margin_balance};
+pub use pricing::{FUNDING_RATE_SCALE, FundingClock, FundingDue, mark_price};

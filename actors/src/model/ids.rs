@@ -160,6 +160,11 @@ macro_rules! inline_code {
         pub struct $name([u8; $len]);
 
         impl $name {
+            /// Below and above every code: bounds of a range over keys that start with a
+            /// code, never codes themselves.
+            pub const MIN: Self = $name([0; $len]);
+            pub const MAX: Self = $name([u8::MAX; $len]);
+
             pub fn new(text: &str) -> Result<Self, CodeError> {
                 code_bytes(text, $kind, $alphabet, $allowed).map($name)
             }

@@ -12,6 +12,7 @@ mod fee;
 mod ids;
 mod numbers;
 mod order;
+mod perpetual;
 mod reject;
 mod spec;
 mod terms;
@@ -31,6 +32,7 @@ pub use ids::{
 };
 pub use numbers::{Notional, Price, Qty};
 pub use order::{OrderQuantity, OrderType, SelfTradePrevention, Side, TimeInForce};
+pub use perpetual::{LEVERAGE_MAX, MarginTerms, PerpetualSpec, PerpetualSpecError};
 pub use reject::RejectReason;
 pub use spec::{BASIS_POINTS_PER_WHOLE, ConversionError, SpecError, SymbolSpec};
 pub use terms::MarketTerms;

@@ -6,7 +6,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-use super::{FeeRate, FeeRateError, Notional, Price, Qty, RejectReason};
+use super::{
+    FeeRate, FeeRateError, MarginTerms, Notional, PerpetualSpec, PerpetualSpecError, Price, Qty,
+    RejectReason,
+};
 
 /// Basis points in one whole (100%).
 pub const BASIS_POINTS_PER_WHOLE: u32 = 10_000;
@@ -52,6 +55,10 @@ pub struct SymbolSpec {
     pub taker_fee_rate: Decimal,
     #[serde(alias = "maker_fee_floor")]
     pub maker_fee_floor: Decimal,
+    /// Present for a linear perpetual (margin in the quote asset, positions instead of base
+    /// balances); absent for a spot symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perpetual: Option<PerpetualSpec>,
 }
 
 /// A specification that cannot be traded safely, with the value at fault.
@@ -73,6 +80,8 @@ pub enum SpecError {
     BandTooWide { bps: u32 },
     #[error("{field}: {error}")]
     FeeRate { field: &'static str, error: FeeRateError },
+    #[error("perpetual: {0}")]
+    Perpetual(PerpetualSpecError),
 }
 
 /// A client value refused at the edge, with the values that explain it.
@@ -163,7 +172,20 @@ impl SymbolSpec {
         }
         self.maker_fee()?;
         self.taker_fee()?;
+        self.margin_terms()?;
         Ok(())
+    }
+
+    /// The margin rates of a perpetual; `None` for a spot symbol.
+    pub fn margin_terms(&self) -> Result<Option<MarginTerms>, SpecError> {
+        self.perpetual
+            .as_ref()
+            .map(|perpetual| perpetual.validate().map_err(SpecError::Perpetual))
+            .transpose()
+    }
+
+    pub fn is_perpetual(&self) -> bool {
+        self.perpetual.is_some()
     }
 
     pub fn maker_fee(&self) -> Result<FeeRate, SpecError> {
@@ -277,6 +299,7 @@ pub(crate) mod tests {
             maker_fee_rate: dec("-0.0001"),
             taker_fee_rate: dec("0.001"),
             maker_fee_floor: dec("-0.0005"),
+            perpetual: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod deadlines;
 mod liveness;
 mod markets;
 mod messages;
+mod perpetuals;
 mod pipeline;
 mod queries;
 
@@ -37,6 +38,10 @@ pub use markets::AddMarket;
 pub use messages::{
     AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
     ShardAudit, ShardError, Transfer, TransferDirection,
+};
+pub use perpetuals::{
+    ApplyFunding, FUNDING_PAID, FUNDING_RECEIVED, GetPositions, POSITIONS_OPEN, PositionsView,
+    SetMarks,
 };
 pub use pipeline::FORWARD_RETRY_FOR;
 pub use queries::{GetKnownOrders, GetOrdersById, ORDERS_BY_ID_MAX};
@@ -348,8 +353,10 @@ impl Actor for AccountShard {
         let scan = move |shard: &mut AccountShard| {
             // Exact: a count of balances, far below 2^53.
             negative.set(shard.state.negative_user_balances() as f64);
+            shard.report_positions();
         };
         scan(self);
+        self.register_perpetual_metrics();
         ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
         crate::supervisor::metrics::set_transient_deadlines(&self.deadlines);
         ctx.run_interval(self.check_interval, |shard, ctx| shard.check_deadlines(ctx));
