@@ -16,6 +16,7 @@
 //! - `positions.rs`: [`Position`], a perpetual position in exact ledger units.
 //! - `perp_margin.rs`: cross margin for perpetual orders (holds, reduce-only, free margin, marks).
 //! - `perp_settle.rs`: perpetual fills (margin release, realized PnL, fees) and funding.
+//! - `perp_risk.rs`: [`MarginStatus`], the accounts at or below maintenance margin.
 //! - `user_updates.rs`: what each owner is told after a commit (the user data stream).
 //! - `invariants.rs`, `changes.rs`, `errors.rs`.
 //!
@@ -43,6 +44,7 @@ mod market;
 mod orders;
 mod outcome;
 mod perp_margin;
+mod perp_risk;
 mod perp_settle;
 mod place;
 mod positions;
@@ -63,6 +65,7 @@ pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
 pub use outcome::{TakerFill, order_after_own_events};
+pub use perp_risk::MarginStatus;
 pub use perp_settle::FundingApplied;
 pub use place::{GENERATED_CLIENT_ORDER_ID_PREFIX, PlaceRequest};
 pub use positions::{Position, PositionRow};

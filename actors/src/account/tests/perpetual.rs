@@ -317,6 +317,35 @@ fn funding_is_paid_once_per_interval_and_survives_a_restore() {
     assert_eq!(fresh.state.funding_interval(perp()), 7);
 }
 
+#[test]
+fn an_account_is_liquidatable_from_the_liquidation_price_of_the_margin_math() {
+    let mut harness = Harness::new();
+    // Alice: long 100 BTC at 100.00 (10,000 USDT) on a wallet of 1,001 USDT (with the rebate).
+    harness.place(limit(ALICE, Side::Buy, 10_000, 100_000));
+    harness.place(market(BOB, Side::Sell, 100_000));
+    let balance = harness.state.balance(ALICE, usdt());
+    let wallet = rust_decimal::Decimal::from_i128_with_scale(balance.available + balance.held, 0);
+    // The decimal margin math in lots and quote minor units per lot (1,000 per tick).
+    let rates = crate::liquidation::MarginRates { initial: dec("0.05"), maintenance: dec("0.025") };
+    let position = harness.state.position(ALICE, perp()).to_margin();
+    let liquidation = crate::liquidation::liquidation_price(
+        &position,
+        wallet,
+        rust_decimal::Decimal::ZERO,
+        rates,
+    )
+    .expect("a long is liquidated at some positive price");
+    let ticks = (liquidation / dec("1000")).floor();
+    let ticks = i64::try_from(ticks.mantissa()).unwrap();
+    assert_eq!(ticks, 9_229, "(10,000 - 1,001) / (100 x 0.975) = 92.297...");
+    harness.state.set_mark(perp(), Price(ticks + 1));
+    assert_eq!(harness.state.accounts_below_maintenance(), vec![]);
+    harness.state.set_mark(perp(), Price(ticks));
+    let below = harness.state.accounts_below_maintenance();
+    assert_eq!(below.iter().map(|status| status.account).collect::<Vec<_>>(), vec![ALICE]);
+    assert!(below[0].margin_balance <= below[0].maintenance_margin && below[0].margin_balance > 0);
+}
+
 /// One random step of the conservation property.
 #[derive(Clone, Debug)]
 enum Step {
