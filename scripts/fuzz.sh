@@ -24,13 +24,14 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
 fi
 
-# merge TARGET: the working corpus's new coverage into the committed one, minimized.
+# merge TARGET: the working corpus's new coverage into the committed one, minimized. Edges
+# only (-use_counters=0), not hit counts: a few hundred inputs and tens of KB per target.
 if [ "${1:-}" = merge ]; then
   target="${2:?scripts/fuzz.sh merge TARGET}"
   mkdir -p "target/corpus/$target"
   cargo fuzz run --sanitizer "$SANITIZER" "$target" "corpus/$target" "target/corpus/$target" \
-    -- -merge=1
-  cargo fuzz cmin --sanitizer "$SANITIZER" "$target" "corpus/$target"
+    -- -merge=1 -use_counters=0
+  cargo fuzz cmin --sanitizer "$SANITIZER" "$target" "corpus/$target" -- -use_counters=0
   exit 0
 fi
 
