@@ -104,16 +104,19 @@ fn signed_by_client(mut params: Map<String, Value>) -> Map<String, Value> {
 /// function): every param but `signature`, sorted by name, `name=value` joined by `&`; a
 /// string as it is, null as empty, anything else as its JSON text.
 fn sorted_payload(params: &Map<String, Value>) -> String {
-    let mut pairs: Vec<String> = params
+    let mut pairs: Vec<(&str, String)> = params
         .iter()
         .filter(|(name, _)| name.as_str() != "signature")
         .map(|(name, value)| match value {
-            Value::String(text) => format!("{name}={text}"),
-            Value::Null => format!("{name}="),
-            other => format!("{name}={other}"),
+            Value::String(text) => (name.as_str(), text.clone()),
+            Value::Null => (name.as_str(), String::new()),
+            other => (name.as_str(), other.to_string()),
         })
         .collect();
+    // By name, not by the joined text: `apiKey` sorts before `apiKey6`, although
+    // `apiKey6=` sorts before `apiKey=` ('6' < '=').
     pairs.sort_unstable();
+    let pairs: Vec<String> = pairs.iter().map(|(name, value)| format!("{name}={value}")).collect();
     pairs.join("&")
 }
 
