@@ -86,7 +86,9 @@ mod testing;
 use actix_web::web;
 
 pub use admin::{ADMIN_TOKEN_HEADER, configure_admin, to_minor_units};
-pub use auth::{API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate};
+pub use auth::{
+    API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate, authenticate_json,
+};
 pub use core::TradingCore;
 pub use countdown::{CountdownBody, set_countdown};
 pub use dead_man::{DeadManSwitch, SetCountdown, TICK as DEAD_MAN_TICK};

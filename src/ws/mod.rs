@@ -100,28 +100,28 @@ pub(crate) async fn combined(
     body: web::Payload,
     hub: web::Data<Addr<StreamHub>>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let query: Vec<(String, String)> =
-        serde_urlencoded::from_str(request.query_string()).unwrap_or_default();
-    let names = query.iter().find(|(key, _)| key == "streams").map_or("", |(_, v)| v.as_str());
-    let mut streams = Vec::new();
-    for name in names.split('/').filter(|name| !name.is_empty()) {
-        match StreamName::parse(name) {
-            Ok(stream) => streams.push(stream),
-            Err(error) => {
-                let body = json!({ "code": -1100, "msg": error.to_string() });
-                return Ok(HttpResponse::BadRequest().json(body));
-            }
+    let streams = match combined_streams(request.query_string()) {
+        Ok(streams) => streams,
+        Err(msg) => {
+            return Ok(HttpResponse::BadRequest().json(json!({ "code": -1100, "msg": msg })));
         }
-    }
-    if streams.len() > STREAMS_PER_SESSION_MAX {
-        return Ok(too_many_streams());
-    }
+    };
     open(&request, body, &hub, true, streams)
 }
 
-fn too_many_streams() -> HttpResponse {
-    let msg = format!("too many streams: at most {STREAMS_PER_SESSION_MAX} per connection");
-    HttpResponse::BadRequest().json(json!({ "code": -1100, "msg": msg }))
+/// The streams a `/stream` query names (`streams=a/b`, at most [`STREAMS_PER_SESSION_MAX`]),
+/// or why the connection is refused (the 400 answer's message).
+pub fn combined_streams(query: &str) -> Result<Vec<StreamName>, String> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let names = query.iter().find(|(key, _)| key == "streams").map_or("", |(_, v)| v.as_str());
+    let mut streams = Vec::new();
+    for name in names.split('/').filter(|name| !name.is_empty()) {
+        streams.push(StreamName::parse(name).map_err(|error| error.to_string())?);
+    }
+    if streams.len() > STREAMS_PER_SESSION_MAX {
+        return Err(format!("too many streams: at most {STREAMS_PER_SESSION_MAX} per connection"));
+    }
+    Ok(streams)
 }
 
 fn open(
