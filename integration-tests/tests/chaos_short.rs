@@ -24,7 +24,7 @@ async fn faults_under_load_lose_and_double_nothing() {
         rate: 150.0,
         phase: Duration::from_secs(3),
         settle_timeout: Duration::from_secs(30),
-        time_limit: Duration::from_secs(150),
+        time_limit: Duration::from_secs(120),
         seed,
     };
     let summary = run(&settings).await;

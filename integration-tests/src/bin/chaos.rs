@@ -45,7 +45,7 @@ struct Args {
     /// Seconds the audit may wait for the system to settle after a fault.
     #[arg(long, default_value_t = 30)]
     settle_seconds: u64,
-    /// No fault starts after this many seconds.
+    /// No fault starts this many seconds after the set-up.
     #[arg(long, default_value_t = 3_600)]
     time_limit_seconds: u64,
     #[arg(long, default_value_t = 11)]

@@ -82,9 +82,13 @@ impl Cluster {
         let main = start_process(&database_url, &environment);
         let listen = main.base.trim_start_matches("http://").to_owned();
         let peer_directory = with_peer.then(|| tempfile::tempdir().expect("temporary directory"));
+        // The peer shares only the index lock: its own SQLite file and in-process bus (on the
+        // broker its books' events would reach the main exchange's shards).
+        let peer_environment: Vec<(String, String)> =
+            environment.iter().filter(|(name, _)| name != "AMQP_URL").cloned().collect();
         let peer = peer_directory
             .as_ref()
-            .map(|directory| start_process(&sqlite_url(directory), &environment));
+            .map(|directory| start_process(&sqlite_url(directory), &peer_environment));
         environment.push(("EXCHANGE_LISTEN".to_owned(), listen));
         Cluster {
             services: Arc::new(services),

@@ -43,7 +43,7 @@ pub struct ChaosSettings {
     pub phase: Duration,
     /// How long the audit may wait for settlement, projections and replicas to catch up.
     pub settle_timeout: Duration,
-    /// No fault starts after this.
+    /// No fault starts this long after the set-up (services, exchange, funded traders).
     pub time_limit: Duration,
     pub seed: u64,
 }
@@ -134,8 +134,9 @@ pub async fn run(settings: &ChaosSettings) -> Summary {
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut acked = AckLog::default();
     let mut records = Vec::new();
+    let faults_started = Instant::now();
     for (number, fault) in settings.faults.iter().copied().enumerate() {
-        if started.elapsed() > settings.time_limit {
+        if faults_started.elapsed() > settings.time_limit {
             eprintln!("chaos: time limit reached before fault {}", number + 1);
             break;
         }
