@@ -106,13 +106,17 @@ impl Cluster {
     }
 
     /// `kill -9` of the exchange (when it runs) and a start on the same database and port.
-    pub fn kill_and_restart(&mut self) -> Duration {
+    /// `Err` when it does not start again (it printed why on stderr); then no exchange runs.
+    pub fn kill_and_restart(&mut self) -> Result<Duration, String> {
         if let Some(main) = self.main.take() {
             main.kill();
         }
         let started = Instant::now();
-        self.main = Some(start_process(&self.database_url, &self.environment));
-        started.elapsed()
+        let (url, environment) = (self.database_url.clone(), self.environment.clone());
+        let process = std::panic::catch_unwind(move || start_process(&url, &environment))
+            .map_err(|_| "the exchange did not start again (its stderr says why)".to_owned())?;
+        self.main = Some(process);
+        Ok(started.elapsed())
     }
 
     /// The peer's base URL, if there is a peer.

@@ -189,7 +189,15 @@ pub async fn run(settings: &ChaosSettings) -> Summary {
             started.elapsed().as_secs_f64(),
             acked.placed.len()
         );
+        for violation in &violations {
+            eprintln!("chaos: VIOLATION after {}: {violation}", fault.name());
+        }
+        let stopped = cluster.main.is_none();
         records.push(FaultRecord { fault, detail, violations });
+        if stopped {
+            eprintln!("chaos: the exchange does not start any more; the run stops here");
+            break;
+        }
     }
     let load = stats.lock().expect("stats lock").report(started.elapsed());
     Summary {
@@ -213,7 +221,7 @@ async fn inject(
     let outcome = match fault {
         Fault::Kill9 => {
             let took = tokio::task::block_in_place(|| cluster.kill_and_restart());
-            Ok(format!("killed, restarted in {:.1} s", took.as_secs_f64()))
+            took.map(|took| format!("killed, restarted in {:.1} s", took.as_secs_f64()))
         }
         Fault::RabbitMq => tokio::task::spawn_blocking(move || {
             let rabbit = services.rabbit.as_ref().ok_or("rabbitmq needs --services")?;
@@ -313,9 +321,15 @@ async fn pause_leader(cluster: &Cluster) -> Result<String, String> {
 /// and started again so the run goes on.
 async fn recover(cluster: &mut Cluster) -> Vec<String> {
     let mut violations = Vec::new();
-    if let Err(error) = wait_ready(&cluster.base()).await {
+    let Some(base) = cluster.main.as_ref().map(|main| main.base.clone()) else {
+        return vec!["the exchange is not running".to_owned()];
+    };
+    if let Err(error) = wait_ready(&base).await {
         violations.push(error);
-        tokio::task::block_in_place(|| cluster.kill_and_restart());
+        if let Err(error) = tokio::task::block_in_place(|| cluster.kill_and_restart()) {
+            violations.push(error);
+            return violations;
+        }
         violations.extend(wait_ready(&cluster.base()).await.err());
     }
     if let Some(peer) = cluster.peer_base() {
