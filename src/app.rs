@@ -53,6 +53,9 @@ pub struct HttpApp {
     reconciler: web::Data<Reconciler>,
     /// The request-weight and order limits ([`limit_requests`](crate::api::rate_limit)).
     rate_limiter: web::Data<RateLimiter>,
+    /// Whether `POST /admin/faults/stall-book` is served (never in the production profile).
+    #[cfg(feature = "fault-injection")]
+    faults_allowed: bool,
 }
 
 impl HttpApp {
@@ -117,6 +120,8 @@ impl HttpApp {
             index: None,
             reconciler,
             rate_limiter: web::Data::new(RateLimiter::new(RateLimitSettings::default())),
+            #[cfg(feature = "fault-injection")]
+            faults_allowed: false,
         })
     }
 
@@ -148,6 +153,12 @@ impl HttpApp {
         self.reconciler.clone().into_inner().spawn_periodic(period);
     }
 
+    /// Serves the chaos runner's fault route (outside the production profile only).
+    #[cfg(feature = "fault-injection")]
+    pub fn allow_faults(&mut self) {
+        self.faults_allowed = true;
+    }
+
     /// Mounts every route with its app data: `App::new().configure(|c| app.configure(c))`.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
         config
@@ -172,6 +183,11 @@ impl HttpApp {
         configure_reference(config);
         configure_streams(config);
         configure_ws_api(config);
+        #[cfg(feature = "fault-injection")]
+        crate::api::configure_faults(
+            config,
+            crate::api::FaultInjection { allowed: self.faults_allowed },
+        );
         if let Some(index) = &self.index {
             configure_internal_index(config, index.clone());
         }

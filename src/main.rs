@@ -150,6 +150,10 @@ async fn serve(config: config::Config, database: &DatabaseArgs) -> anyhow::Resul
             .map_err(|problem| anyhow::anyhow!("{problem}"))?;
     app.set_rate_limits(rate_limits);
     app.set_index(index);
+    #[cfg(feature = "fault-injection")]
+    if !production {
+        app.allow_faults();
+    }
     exchange::server::serve_http(app, &settings.listen).await?;
     tracing::info!("stopping");
     Ok(())

@@ -2,11 +2,13 @@
 //! it from the workspace root, as an operator would.
 
 pub mod amqp;
+pub mod chaos;
 pub mod db;
 pub mod history_rows;
 pub mod http;
 pub mod ledger_checks;
 pub mod load;
+pub mod loadgen;
 pub mod prometheus;
 pub mod system;
 

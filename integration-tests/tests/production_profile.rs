@@ -2,7 +2,8 @@
 //! token or a short secret keeps `serve` from starting, naming the setting; `check-config`
 //! lists every setting at fault; and a running production exchange reconciles every period,
 //! finds a balance edited straight in the database, raises the metric and switches itself to
-//! cancel-only (audited as done by `reconciler`): new orders are refused, cancels work. On
+//! cancel-only (audited as done by `reconciler`): new orders are refused, cancels work; the
+//! chaos runner's fault route is refused. On
 //! PostgreSQL in development the same edit is reported on demand and nothing switches.
 
 use std::process::Command;
@@ -122,6 +123,13 @@ fn an_edited_balance_is_found_within_a_period_and_pauses_new_orders_but_not_canc
     assert_eq!(clean["anomalyCount"], 0, "{clean}");
     assert!(clean["balancesChecked"].as_u64().is_some_and(|count| count >= 2), "{clean}");
     assert_eq!(gauge(&client, "exchange_reconciliation_anomalies"), 0.0);
+    // The chaos runner's fault route (in this test build of the binary) is refused here.
+    let stall = br#"{"symbol":"BTCUSDT","stallMs":1000}"#.to_vec();
+    let headers = [("X-Admin-Token", ADMIN_TOKEN)];
+    let path = "/admin/faults/stall-book";
+    let (status, refused) =
+        client.raw(Method::POST, path, &headers, Some(("application/json", stall)));
+    assert_eq!(status, 403, "{refused}");
 
     // An operator (or a bug) edits a balance row behind the ledger's back.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

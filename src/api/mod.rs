@@ -20,6 +20,7 @@
 //! - `gate.rs`: the kill switches checked where every new order and cancel enters.
 //! - `admin_switches.rs`: `/admin/switches` (read and change the kill switches, audited) and
 //!   `/admin/audit` (the audit trail); `admin_reconcile.rs`: `GET /admin/reconcile`;
+//!   `admin_faults.rs`: `POST /admin/faults/stall-book` (`fault-injection` builds only);
 //!   `admin_corrections.rs`: `POST /admin/corrections` (ledger repairs by appending only).
 //! - `all_orders.rs` (history: the journal merged with the shard's memory),
 //!   `cancel_replace.rs`, `batch_orders.rs` (bulk place and bulk cancel extensions).
@@ -42,6 +43,8 @@
 
 mod admin;
 mod admin_corrections;
+#[cfg(feature = "fault-injection")]
+mod admin_faults;
 mod admin_reconcile;
 mod admin_switches;
 mod admin_symbols;
@@ -86,6 +89,8 @@ mod testing;
 use actix_web::web;
 
 pub use admin::{ADMIN_TOKEN_HEADER, configure_admin, to_minor_units};
+#[cfg(feature = "fault-injection")]
+pub use admin_faults::{FaultInjection, STALL_MS_MAX, configure_faults};
 pub use auth::{
     API_KEY_HEADER, Authenticated, BODY_BYTES_MAX, SignedRequest, authenticate, authenticate_json,
 };
