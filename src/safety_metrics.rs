@@ -56,10 +56,12 @@ pub enum AdminOperation {
     SymbolListing,
     /// `GET /admin/reconcile`.
     ReconcileOnDemand,
+    /// The chaos runner's fault requests (refused in the production profile).
+    FaultInjection,
 }
 
 impl AdminOperation {
-    pub const ALL: [AdminOperation; 8] = [
+    pub const ALL: [AdminOperation; 9] = [
         AdminOperation::GlobalSwitch,
         AdminOperation::WithdrawalsSwitch,
         AdminOperation::SymbolSwitch,
@@ -68,6 +70,7 @@ impl AdminOperation {
         AdminOperation::Withdrawal,
         AdminOperation::SymbolListing,
         AdminOperation::ReconcileOnDemand,
+        AdminOperation::FaultInjection,
     ];
 
     pub fn label(self) -> &'static str {
@@ -80,6 +83,7 @@ impl AdminOperation {
             AdminOperation::Withdrawal => "withdrawal",
             AdminOperation::SymbolListing => "symbol_listing",
             AdminOperation::ReconcileOnDemand => "reconcile_on_demand",
+            AdminOperation::FaultInjection => "fault_injection",
         }
     }
 }

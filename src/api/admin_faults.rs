@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::admin::check_admin;
 use super::core::TradingCore;
 use super::errors::{ApiError, code};
+use crate::safety_metrics::{AdminOperation, count_admin_operation};
 
 /// The longest stall one request may ask for.
 pub const STALL_MS_MAX: u64 = 30_000;
@@ -43,11 +44,20 @@ async fn stall_book(
     body: web::Json<StallRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_admin(&request, &core)?;
+    let stalled = stall(&core, &faults, body.into_inner());
+    count_admin_operation(AdminOperation::FaultInjection, stalled.is_ok());
+    stalled
+}
+
+fn stall(
+    core: &TradingCore,
+    faults: &FaultInjection,
+    StallRequest { symbol, stall_ms }: StallRequest,
+) -> Result<HttpResponse, ApiError> {
     if !faults.allowed {
         let msg = "Fault injection is refused in the production profile.";
         return Err(ApiError::new(StatusCode::FORBIDDEN, code::INVALID_PARAMETER, msg));
     }
-    let StallRequest { symbol, stall_ms } = body.into_inner();
     if stall_ms == 0 || stall_ms > STALL_MS_MAX {
         let msg = format!("stallMs must be in 1..={STALL_MS_MAX}, not {stall_ms}.");
         return Err(ApiError::bad_request(code::INVALID_PARAMETER, msg));
