@@ -98,11 +98,13 @@ impl Load {
                 self.closed_loop(concurrency, bound, started, stop).await;
             }
         }
+        // Before the progress task's last tick, which may come up to a second later.
+        let report = self.stats.lock().expect("stats lock").report(started.elapsed());
         done.store(true, Ordering::Relaxed);
         if let Some(task) = progress_task {
             let _ended = task.await;
         }
-        self.stats.lock().expect("stats lock").report(started.elapsed())
+        report
     }
 
     async fn open_loop(
