@@ -109,7 +109,9 @@ pub(super) fn selected_markets<'a>(
         return Ok(vec![market(params, markets)?]);
     }
     let Some(list) = params.optional("symbols")? else {
-        return Ok(markets.iter().collect());
+        // All markets means the spot ones, as in exchangeInfo: a spot client would read a
+        // perpetual as a second market of the same pair. A perpetual named is answered.
+        return Ok(markets.iter().filter(|market| !market.spec.is_perpetual()).collect());
     };
     let names: Vec<String> =
         serde_json::from_str(list).map_err(|_| ApiError::invalid_parameter("symbols"))?;
