@@ -45,7 +45,9 @@ pub enum JournalError {
     /// Stored bytes that do not decode: a bug or corruption, never skipped silently.
     #[error("journal stream {stream}: undecodable record at {position}: {detail}")]
     Corrupt { stream: String, position: u64, detail: String },
-    /// The store failed (connection, constraint, disk); the write did not happen.
+    /// The store failed (connection, constraint, disk). The write did not happen, unless the
+    /// failure came at commit (a connection lost while the server committed): a writer must
+    /// treat the outcome as unknown and let a reader of the journal decide.
     #[error("journal store failed: {0}")]
     Store(String),
 }
@@ -167,6 +169,14 @@ pub trait EventBus: std::fmt::Debug + Send + Sync + 'static {
     /// A new subscription named `consumer`, receiving every batch published from now on
     /// (bounded; a slow subscriber loses batches and resyncs from the journal).
     fn subscribe(&self, consumer: &str) -> tokio::sync::mpsc::Receiver<EventBatch>;
+
+    /// Asked once by each book when it starts, with the last event seq of `symbol`'s journal:
+    /// the seq after which journaled events may never have reached this bus's subscribers (a
+    /// commit whose answer was lost is durable but was not published). `None` when all did, or
+    /// when the bus reads the journal itself (an outbox relay). The book publishes the rest.
+    fn unpublished_after(&self, _symbol: &str, _journaled_through_seq: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// Where account shards hand each committed batch's user data (order updates, balances,

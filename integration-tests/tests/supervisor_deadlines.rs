@@ -7,7 +7,12 @@
 //! - a book confirmation dropped on its way to the account shard leaves the order PENDING, and
 //!   the shard resolves it from the book's truth within the PENDING deadline: confirmed when the
 //!   book journaled it, rejected with its hold released when it never reached a book that could;
-//! - a book journal slower than the PENDING deadline gets the order confirmed, not abandoned.
+//! - a book journal slower than the PENDING deadline gets the order confirmed, not abandoned;
+//! - a book commit whose answer is lost (a database crash at commit) may have happened: the
+//!   order is neither sent again nor abandoned, but settled from the journal (it is there), and
+//!   a restart on the same database comes back with it;
+//! - a shard restarted while its book still holds its order's place command keeps the order
+//!   PENDING until the book's journal says what became of it.
 //!
 //! Metric assertions compare before and after, so they hold whichever tests share the process.
 
@@ -19,18 +24,21 @@ use exchange::api::metrics::install_prometheus;
 use exchange::bus::BusSettings;
 use exchange::config::Config;
 use exchange::supervision::SupervisorConfig;
+use exchange::system::ExchangeSystem;
 use exchange_actors::account::actor::{
-    AccountShard, GetBalances, GetOrdersById, GetTransientCounts, PlaceOrders, RequestCancels,
-    ShardError,
+    AccountShard, GetBalances, GetOpenOrders, GetOrdersById, GetTransientCounts, PlaceOrders,
+    PoisonShard, RequestCancels, ShardError,
 };
 use exchange_actors::account::{Balance, OrderRecord, OrderStatus, shard_of};
 use exchange_actors::book::actor::{GetBookView, SymbolBook};
-use exchange_actors::faults::{StallBook, set_book_journal_delay, set_drop_book_events};
+use exchange_actors::faults::{
+    StallBook, set_book_journal_delay, set_drop_book_events, set_lose_book_commit_answers,
+};
 use exchange_actors::model::{AccountId, AssetCode, OrderId, Side, SymbolCode};
 use exchange_actors::supervisor::metrics::{
     ACTOR_RESTARTS_TOTAL, REDRIVES_TOTAL, TRANSIENT_ORDERS, TRANSIENT_STATE_AGE_SECONDS,
 };
-use exchange_actors::supervisor::{GetSupervisorReport, RestartReason};
+use exchange_actors::supervisor::{GetSupervisorReport, RestartReason, TransientState};
 use integration_tests::db::Backend;
 use integration_tests::ledger_checks::{
     balances_conserved, balances_equal_ledger_replay, keyed_totals,
@@ -407,4 +415,130 @@ async fn sqlite_slow_journal_past_the_deadline_confirms_the_order() {
 #[actix::test]
 async fn postgres_slow_journal_past_the_deadline_confirms_the_order() {
     slow_journal_past_the_deadline_confirms_the_order(Backend::Postgres).await;
+}
+
+/// The account's one open order as its shard sees it, once it is there.
+async fn only_open_order(shard: &Addr<AccountShard>, account: u64, since: Instant) -> OrderRecord {
+    loop {
+        let query = GetOpenOrders { account_id: AccountId(account), symbol: None };
+        if let [order] = shard.send(query).await.unwrap()[..] {
+            return order;
+        }
+        assert!(since.elapsed() < Duration::from_secs(2), "the order was not held");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The book's commit happens but its answer is lost, as when the database crashes at commit:
+/// the caller hears an unknown outcome. The shard neither sends the order again (the book's
+/// replacement, rebuilt from the journal, has it: a second copy would be refused as a duplicate
+/// and close the order the book holds) nor abandons it: the re-drive confirms it from the
+/// journal within the PENDING deadline, and a restart on the same database keeps it.
+async fn lost_commit_answer_keeps_the_order(backend: Backend) {
+    let exchange = start(backend).await;
+    exchange.fund(5, &[("USDT", FUNDS)]).await;
+    exchange.settle().await;
+    let book = current_book(&exchange);
+
+    set_lose_book_commit_answers(1);
+    let placed_at = Instant::now();
+    let placed = exchange.place(limit(SYMBOL, 5, Side::Buy, 4_000_000, 100, "lost-answer")).await;
+    set_lose_book_commit_answers(0);
+    let is_unknown = matches!(&placed, Err(ShardError::Book(error)) if error.may_be_journaled());
+    assert!(is_unknown, "the caller hears an unknown outcome: {placed:?}");
+    wait_replaced(&exchange, &book, placed_at).await;
+    let shard = exchange.system.shard(AccountId(5));
+    let order_id = only_open_order(&shard, 5, placed_at).await.order_id;
+    let confirmed_after = wait_status(&exchange, 5, &[order_id], OrderStatus::New, placed_at).await;
+    let deadline = Duration::from_millis(PENDING_DEADLINE_MS);
+    assert!(confirmed_after <= deadline + Duration::from_secs(1), "{confirmed_after:?}");
+    eprintln!("confirmed from the journal after {confirmed_after:?}");
+    assert_one_resting_order(&exchange, 5, order_id).await;
+
+    // A second system on the same database (new epochs fence the first): it starts, and has
+    // the order open with its hold, in the shard and in the book.
+    let restarted = ExchangeSystem::start_on(&config(), exchange.database.store().await)
+        .await
+        .expect("the exchange restarts on its journal");
+    let query = GetOrdersById { account_id: AccountId(5), order_ids: vec![order_id] };
+    let found = restarted.shard(AccountId(5)).send(query).await.unwrap().unwrap();
+    let order = found[0].expect("the restarted shard knows the order");
+    assert_eq!(order.status, OrderStatus::New);
+    let balances = restarted.shard(AccountId(5)).send(GetBalances(AccountId(5))).await;
+    let balances = balances.unwrap().unwrap();
+    let usdt = balances.into_iter().find(|(asset, _)| *asset == usdt()).map(|(_, b)| b);
+    let hold = order.hold_remaining;
+    assert_eq!(usdt, Some(Balance { available: FUNDS - hold, held: hold }));
+    let book = restarted.directory.book(SYMBOL).expect("book");
+    let view = book.send(GetBookView { depth_levels: 0 }).await.unwrap();
+    assert_eq!(view.open_order_count, 1);
+}
+
+#[actix::test]
+async fn sqlite_lost_commit_answer_keeps_the_order() {
+    lost_commit_answer_keeps_the_order(Backend::Sqlite).await;
+}
+
+#[actix::test]
+async fn postgres_lost_commit_answer_keeps_the_order() {
+    lost_commit_answer_keeps_the_order(Backend::Postgres).await;
+}
+
+/// The shard dies after forwarding an order its book has not yet taken (the book is slow, not
+/// stalled long enough to be replaced). The replacement shard finds the order PENDING and must
+/// not abandon it: the book journals it a moment later, and the shard confirms it.
+async fn shard_restarted_while_its_book_holds_the_order(backend: Backend) {
+    integration_tests::quiet_panics();
+    let mut config = config();
+    config.supervisor.book_missed_heartbeats_max = 100;
+    let exchange = TestExchange::start_with_config(backend, &config, &BusSettings::InProcess).await;
+    exchange.fund(6, &[("USDT", FUNDS)]).await;
+    exchange.settle().await;
+    let shard = exchange.system.shard(AccountId(6));
+
+    let stall = Duration::from_secs(2);
+    current_book(&exchange).do_send(StallBook(stall));
+    let placed_at = Instant::now();
+    let request = limit(SYMBOL, 6, Side::Buy, 4_000_000, 100, "slow-book");
+    let _answer_lost_with_the_shard = actix::spawn(shard.send(PlaceOrders(vec![request])));
+    let order_id = only_open_order(&shard, 6, placed_at).await.order_id;
+    // Committed by the shard and forwarded: the shard supervises it as PENDING.
+    loop {
+        let counts = shard.send(GetTransientCounts).await.unwrap();
+        if counts.get(&TransientState::Pending) == Some(&1) {
+            break;
+        }
+        assert!(placed_at.elapsed() < Duration::from_secs(1), "the order was not forwarded");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let _panicked = shard.send(PoisonShard).await;
+    let replacement = loop {
+        let current = exchange.system.shard(AccountId(6));
+        if current != shard && current.connected() {
+            break current;
+        }
+        assert!(placed_at.elapsed() < stall, "the shard was not replaced while the book slept");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let query = GetOrdersById { account_id: AccountId(6), order_ids: vec![order_id] };
+    let found = replacement.send(query).await.unwrap().unwrap();
+    let order = found[0].expect("the replacement knows the order");
+    assert!(placed_at.elapsed() < stall, "checked while the book still slept");
+    assert_eq!(order.status, OrderStatus::Pending, "not abandoned while its book may take it");
+
+    let confirmed_after = wait_status(&exchange, 6, &[order_id], OrderStatus::New, placed_at).await;
+    assert!(confirmed_after >= stall, "{confirmed_after:?}");
+    eprintln!("confirmed after the book woke, {confirmed_after:?}");
+    assert_one_resting_order(&exchange, 6, order_id).await;
+}
+
+#[actix::test]
+async fn sqlite_shard_restarted_while_its_book_holds_the_order() {
+    shard_restarted_while_its_book_holds_the_order(Backend::Sqlite).await;
+}
+
+#[actix::test]
+async fn postgres_shard_restarted_while_its_book_holds_the_order() {
+    shard_restarted_while_its_book_holds_the_order(Backend::Postgres).await;
 }

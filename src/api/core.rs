@@ -122,7 +122,9 @@ pub fn shard_error(error: ShardError) -> ApiError {
         ShardError::Rejected(reject) => reject.into(),
         ShardError::Book(error) => error.into(),
         ShardError::NoBook(_) => ApiError::invalid_symbol(),
-        ShardError::JournalFailed(_) | ShardError::Stopping => {
+        // The shard's commit failed: it may have happened all the same.
+        ShardError::JournalFailed(_) => ApiError::status_unknown(),
+        ShardError::Stopping => {
             ApiError::internal("Internal error; unable to process your request. Please try again.")
         }
         ShardError::TooManyOrders { .. } => ApiError::internal(error.to_string()),

@@ -23,6 +23,7 @@ pub mod code {
     pub const UNKNOWN: i32 = -1000;
     pub const DISCONNECTED: i32 = -1001;
     pub const TOO_MANY_REQUESTS: i32 = -1003;
+    pub const TIMEOUT: i32 = -1007;
     pub const SERVER_BUSY: i32 = -1008;
     pub const FILTER_FAILURE: i32 = -1013;
     pub const INVALID_TIMESTAMP: i32 = -1021;
@@ -232,6 +233,17 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::DISCONNECTED, msg)
     }
 
+    /// Binance's answer when the request reached the engine but its outcome was lost: the
+    /// order may have been placed; the client asks for it by client order id, or sends it
+    /// again with the same one (a duplicate is refused, never placed twice).
+    pub fn status_unknown() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::TIMEOUT,
+            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        )
+    }
+
     fn new_order_rejected(msg: impl Into<String>) -> ApiError {
         ApiError::bad_request(code::NEW_ORDER_REJECTED, msg)
     }
@@ -355,9 +367,12 @@ impl From<BookError> for ApiError {
             BookError::TooManyCommands { .. } => {
                 ApiError::bad_request(code::TOO_MANY_PARAMETERS, error.to_string())
             }
-            BookError::JournalFailed { .. } | BookError::Stopping { .. } => ApiError::internal(
+            BookError::Stopping { .. } => ApiError::internal(
                 "Internal error; unable to process your request. Please try again.",
             ),
+            BookError::JournalFailed { .. } | BookError::OutcomeUnknown { .. } => {
+                ApiError::status_unknown()
+            }
         }
     }
 }

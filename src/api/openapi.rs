@@ -157,6 +157,10 @@ pub struct AdminAccountBody {
 const MEANINGS: &[(i32, &str)] = &[
     (code::UNKNOWN, "the request body could not be read"),
     (code::DISCONNECTED, "the exchange could not serve the request now; retry"),
+    (
+        code::TIMEOUT,
+        "the order's outcome was lost: query it by client order id, or resend with the same one",
+    ),
     (code::SERVER_BUSY, "the book is overloaded; retry after `Retry-After` seconds"),
     (code::FILTER_FAILURE, "a filter failed (the message names it: PRICE_FILTER, LOT_SIZE, ...)"),
     (code::INVALID_TIMESTAMP, "`timestamp` outside `recvWindow` of the server's clock"),
@@ -252,8 +256,9 @@ pub fn refused(codes: &[&[i32]]) -> String {
 }
 
 /// The description of a 503: the exchange failed, not the client.
-pub const UNAVAILABLE: &str =
-    "`{\"code\": -1001, ...}`: the exchange could not serve the request now; retry.";
+pub const UNAVAILABLE: &str = "`{\"code\": -1001, ...}`: the exchange could not serve the \
+     request now; retry. `-1007` (placing orders): the order's outcome was lost; query it by \
+     client order id, or resend it with the same one.";
 
 /// The JSON document and its HTML rendering, built once.
 struct Reference {

@@ -4,6 +4,7 @@
 //! consumer does after a redelivery gap. The journal is the durable part; the bus only makes
 //! delivery prompt.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use exchange_actors::ports::{EventBatch, EventBus};
@@ -16,6 +17,10 @@ pub const SUBSCRIBER_BATCHES_MAX: usize = 4096;
 pub struct InProcessBus {
     /// Taken only to publish or subscribe, never across an await.
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Per symbol, the last event seq handed to subscribers in this process (or, before any,
+    /// the journal's end when the symbol's first book started: consumers read the journal up
+    /// to there when they start).
+    published_through: Mutex<BTreeMap<Arc<str>, u64>>,
 }
 
 #[derive(Debug)]
@@ -39,6 +44,11 @@ impl InProcessBus {
 
 impl EventBus for InProcessBus {
     fn publish(&self, batch: EventBatch) {
+        if let Some(last) = batch.events.last() {
+            let mut published = self.published_through.lock().expect("bus lock poisoned");
+            let through = published.entry(batch.symbol.clone()).or_default();
+            *through = (*through).max(last.seq);
+        }
         let mut subscribers = self.subscribers.lock().expect("bus lock poisoned");
         subscribers.retain_mut(|subscriber| match subscriber.sender.try_send(batch.clone()) {
             Ok(()) => true,
@@ -55,5 +65,16 @@ impl EventBus for InProcessBus {
         let subscriber = Subscriber { consumer: consumer.to_owned(), sender, dropped_batches: 0 };
         self.subscribers.lock().expect("bus lock poisoned").push(subscriber);
         receiver
+    }
+
+    fn unpublished_after(&self, symbol: &str, journaled_through_seq: u64) -> Option<u64> {
+        let mut published = self.published_through.lock().expect("bus lock poisoned");
+        match published.get(symbol) {
+            None => {
+                published.insert(symbol.into(), journaled_through_seq);
+                None
+            }
+            Some(&through) => (through < journaled_through_seq).then_some(through),
+        }
     }
 }

@@ -70,7 +70,7 @@ impl Deadlines {
         }
     }
 
-    fn of_ns(&self, state: TransientState) -> u64 {
+    pub fn of_ns(&self, state: TransientState) -> u64 {
         u64::try_from(self.of(state).as_nanos()).unwrap_or(u64::MAX)
     }
 }

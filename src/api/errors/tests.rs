@@ -205,8 +205,9 @@ fn auth_messages_are_binances() {
 #[case(
     BookError::JournalFailed { symbol: "BTCUSDT".into(), detail: "disk".into() },
     StatusCode::SERVICE_UNAVAILABLE,
-    code::DISCONNECTED
+    code::TIMEOUT
 )]
+#[case(BookError::OutcomeUnknown { symbol: "BTCUSDT".into() }, StatusCode::SERVICE_UNAVAILABLE, code::TIMEOUT)]
 #[case(BookError::Stopping { symbol: "BTCUSDT".into() }, StatusCode::SERVICE_UNAVAILABLE, code::DISCONNECTED)]
 fn book_errors(#[case] book: BookError, #[case] status: StatusCode, #[case] expected_code: i32) {
     let error = ApiError::from(book);

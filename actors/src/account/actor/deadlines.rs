@@ -14,7 +14,10 @@
 //!
 //! Step 4 relies on the forwarder having given up by then: the PENDING clock starts when the
 //! order's batch is committed (the forward starts), and the PENDING deadline must exceed the
-//! forwarder's retry window (`FORWARD_RETRY_FOR`), which the server's settings check. A book
+//! forwarder's retry window (`FORWARD_RETRY_FOR`), which the server's settings check. This is
+//! the only way an order whose forward outcome is unknown (the book's commit failed or the book
+//! died mid-batch) or that was PENDING when its shard restarted is ever abandoned: the barrier
+//! makes the journal final for it. A book
 //! that does not answer within `REDRIVE_BOOK_TIMEOUT` (stalled, being replaced) is retried at
 //! the next check.
 
@@ -80,7 +83,13 @@ impl AccountShard {
         }
     }
 
-    fn track(&mut self, order_id: OrderId, symbol: SymbolCode, state: TransientState, now_ns: u64) {
+    pub(super) fn track(
+        &mut self,
+        order_id: OrderId,
+        symbol: SymbolCode,
+        state: TransientState,
+        now_ns: u64,
+    ) {
         if let Err(full) = self.transient.enter(order_id, symbol, state, now_ns) {
             tracing::warn!(shard = self.shard_index, ?order_id, %full, "order not supervised");
         }

@@ -54,11 +54,13 @@ use crate::account::{
     AccountState, ApplyError, InvariantViolation, MarketSpec, OrderStatus,
     RECENT_CLOSED_ORDERS_PER_ACCOUNT,
 };
-use crate::model::{BookEvent, SymbolCode};
+use crate::model::{BookEvent, OrderId, SymbolCode};
 use crate::ports::{
     Clock, Epoch, EventBatch, EventBus, Journal, JournalError, UserFeed, shard_stream,
 };
-use crate::supervisor::{BookDirectory, Deadlines, Heartbeat, SupervisorSettings, TransientOrders};
+use crate::supervisor::{
+    BookDirectory, Deadlines, Heartbeat, SupervisorSettings, TransientOrders, TransientState,
+};
 
 /// Events read from the journal per catch-up query.
 const CATCH_UP_PAGE_EVENTS: u32 = 10_000;
@@ -176,23 +178,25 @@ impl AccountShard {
         for symbol in &symbols {
             catch_up(&mut state, ports.journal.as_ref(), *symbol).await?;
         }
-        let now_ns = ports.clock.now_ns();
-        let pending: Vec<_> = state
+        // Orders still PENDING were committed here but not (yet) seen in a book's journal. A
+        // book that outlived this shard may still journal them (they may sit in its mailbox,
+        // or in a commit whose answer was lost), so they are not abandoned blindly: they start
+        // overdue, and the first deadline check settles them from the journal after a barrier
+        // on their book.
+        let pending: Vec<(OrderId, SymbolCode)> = state
             .all_open_orders()
             .filter(|order| order.status == OrderStatus::Pending)
-            .map(|order| order.order_id)
+            .map(|order| (order.order_id, order.symbol))
             .collect();
-        for order_id in &pending {
-            state.abandon_pending(*order_id, now_ns).expect("listed as pending");
-        }
         let changes = state.drain_changes();
         if !changes.is_empty() {
             ports.journal.commit_shard_changes(shard_index, epoch, changes).await?;
         }
-        tracing::info!(shard_index, epoch = epoch.0, abandoned = pending.len(), "shard started");
+        tracing::info!(shard_index, epoch = epoch.0, pending = pending.len(), "shard started");
         // Alive from now: its supervisor may look before the actor's `started` has run.
-        heartbeat.beat(ports.clock.now_ns(), 0, 0);
-        let shard = AccountShard {
+        let now_ns = ports.clock.now_ns();
+        heartbeat.beat(now_ns, 0, 0);
+        let mut shard = AccountShard {
             state,
             shard_index,
             ports,
@@ -210,6 +214,11 @@ impl AccountShard {
             redriving: BTreeSet::new(),
             committing_orders: Vec::new(),
         };
+        let overdue_since_ns =
+            now_ns.saturating_sub(settings.deadlines.of_ns(TransientState::Pending));
+        for (order_id, symbol) in pending {
+            shard.track(order_id, symbol, TransientState::Pending, overdue_since_ns);
+        }
         // On its own arbiter: a panicking handler takes down this shard's thread only, and
         // the shard supervisor sees the address disconnected and starts a replacement.
         Ok(AccountShard::start_in_arbiter(arbiter, move |ctx| {

@@ -3,10 +3,13 @@
 //! their books and answers every caller once they answer. The actor keeps checking and holding
 //! the next orders while one batch commits and earlier ones are matched.
 //!
-//! A book that answers with an error has not journaled the order (its writer answers only
-//! after a commit, and a failed or stopped book fails everything it had not committed), so the
-//! forwarder may safely send it again to the book's replacement; after `FORWARD_RETRY_FOR` it
-//! gives up, and the shard abandons the order (releases its hold, REJECTED).
+//! A book that refuses an order without journaling it (stopping, overloaded, not there) may be
+//! sent it again, to the book's replacement; after `FORWARD_RETRY_FOR` the forwarder gives up
+//! and the shard abandons the order (releases its hold, REJECTED). A book whose commit failed
+//! or that died mid-batch may have journaled the order all the same (a commit's answer can be
+//! lost with its connection): such an order is neither sent again (it could be placed twice)
+//! nor abandoned (the book could hold it with its funds released). It stays PENDING, and the
+//! supervisor's re-drive settles it from the journal after a barrier on the book.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -72,7 +75,7 @@ pub(super) struct JobCommitted {
     pub result: Result<(), String>,
 }
 
-/// Orders no book took: the shard releases their holds.
+/// Orders no book took, nor could have journaled: the shard releases their holds.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub(super) struct AbandonOrders(pub Vec<OrderId>);
@@ -185,7 +188,7 @@ async fn forward_orders(ports: &Arc<PipelinePorts>, deferred: &[Deferred]) -> Ou
     for task in tasks {
         let Ok(symbol_outcomes) = task.await else { continue };
         for (order_id, outcome) in symbol_outcomes {
-            if outcome.is_err() {
+            if outcome.as_ref().is_err_and(|error| !outcome_unknown(error)) {
                 abandoned.push(order_id);
             }
             outcomes.insert(order_id, outcome);
@@ -219,6 +222,11 @@ async fn forward_symbol(
     results
 }
 
+/// Whether a failed forward may still have reached the book's journal.
+fn outcome_unknown(error: &ShardError) -> bool {
+    matches!(error, ShardError::Book(error) if error.may_be_journaled())
+}
+
 async fn submit_with_retry(
     ports: &PipelinePorts,
     symbol: SymbolCode,
@@ -228,19 +236,28 @@ async fn submit_with_retry(
     loop {
         let error = match ports.directory.book(symbol.as_str()) {
             None => ShardError::NoBook(symbol),
+            // Stopped before this send: not delivered, so its replacement may be asked.
+            Some(book) if !book.connected() => {
+                ShardError::Book(BookError::Stopping { symbol: symbol.to_string() })
+            }
             Some(book) => {
                 let commands = chunk.iter().map(|order| BookCommand::Place(*order)).collect();
                 match book.send(SubmitCommands(commands)).await {
                     Ok(Ok(outcomes)) => return Ok(outcomes),
-                    // Refusals that a retry cannot fix.
+                    // Refusals that a retry cannot fix, and outcomes a retry could double.
                     Ok(Err(
-                        error @ (BookError::Overloaded { .. } | BookError::TooManyCommands { .. }),
+                        error @ (BookError::Overloaded { .. }
+                        | BookError::TooManyCommands { .. }
+                        | BookError::JournalFailed { .. }
+                        | BookError::OutcomeUnknown { .. }),
                     )) => {
                         return Err(ShardError::Book(error));
                     }
-                    Ok(Err(error)) => ShardError::Book(error),
+                    Ok(Err(error @ BookError::Stopping { .. })) => ShardError::Book(error),
+                    // The book died holding the message, perhaps mid-commit.
                     Err(_mailbox) => {
-                        ShardError::Book(BookError::Stopping { symbol: symbol.to_string() })
+                        let unknown = BookError::OutcomeUnknown { symbol: symbol.to_string() };
+                        return Err(ShardError::Book(unknown));
                     }
                 }
             }

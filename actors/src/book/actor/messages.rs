@@ -24,8 +24,10 @@ pub struct CommandOutcome {
     pub cancel_failures: Vec<(OrderId, RejectReason)>,
 }
 
-/// Why a book could not take or confirm commands. None of these means the commands were
-/// applied: a caller may retry (orders are de-duplicated by id and client order id upstream).
+/// Why a book could not take or confirm commands. `Overloaded`, `Stopping` and
+/// `TooManyCommands` mean the commands were not journaled, so a caller may send them again;
+/// after `JournalFailed` or `OutcomeUnknown` they may or may not be (a commit whose answer was
+/// lost may have happened), and only the journal, read after the book's next barrier, tells.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
     #[error(
@@ -38,6 +40,21 @@ pub enum BookError {
     Stopping { symbol: String },
     #[error("a message held {count} commands; at most {count_max} are allowed")]
     TooManyCommands { count: usize, count_max: usize },
+    #[error("the book of {symbol} stopped before answering; the outcome is unknown")]
+    OutcomeUnknown { symbol: String },
+}
+
+impl BookError {
+    /// Whether the commands may have been journaled despite the error: then sending them
+    /// again could apply them twice, and abandoning them could forget an order the book has.
+    pub fn may_be_journaled(&self) -> bool {
+        match self {
+            BookError::JournalFailed { .. } | BookError::OutcomeUnknown { .. } => true,
+            BookError::Overloaded { .. }
+            | BookError::Stopping { .. }
+            | BookError::TooManyCommands { .. } => false,
+        }
+    }
 }
 
 /// Read-only view of the book, answered from memory (no journal round trip).

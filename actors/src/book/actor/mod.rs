@@ -43,8 +43,13 @@ use self::metrics::BookMetrics;
 use self::writer::{WaitingReply, WriteJob, WriterFailed, WriterPorts, spawn_writer};
 use crate::book::{BookLimits, EngineOutput, MatchingEngine};
 use crate::model::BookInput;
-use crate::ports::{BookBatch, Clock, Epoch, EventBus, Journal, StoredBookSnapshot, book_stream};
+use crate::ports::{
+    BookBatch, Clock, Epoch, EventBatch, EventBus, Journal, StoredBookSnapshot, book_stream,
+};
 use crate::supervisor::Heartbeat;
+
+/// Events read per journal query when publishing what a previous instance did not.
+const REPUBLISH_PAGE_EVENTS: u32 = 4096;
 
 /// Tunables of a book actor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +137,31 @@ pub struct StartedBook {
     pub heartbeat: Arc<Heartbeat>,
 }
 
+/// Journal events a previous instance committed but never published (its commit's answer was
+/// lost), published before this instance's first: consumers would otherwise wait for the
+/// symbol's next event to notice the gap.
+async fn republish_unpublished(
+    ports: &BookPorts,
+    symbol: &str,
+    last_event_seq: u64,
+) -> Result<(), RecoveryError> {
+    let Some(mut after) = ports.bus.unpublished_after(symbol, last_event_seq) else {
+        return Ok(());
+    };
+    tracing::warn!(symbol, after, last_event_seq, "publishing journaled events never published");
+    let symbol_name: Arc<str> = symbol.into();
+    while after < last_event_seq {
+        let events = ports
+            .journal
+            .book_events_after(symbol.to_owned(), after, REPUBLISH_PAGE_EVENTS)
+            .await?;
+        let Some(last) = events.last() else { break };
+        after = last.seq;
+        ports.bus.publish(EventBatch { symbol: symbol_name.clone(), events: events.into() });
+    }
+    Ok(())
+}
+
 impl SymbolBook {
     /// Takes over the journal stream of `symbol` under a new epoch (fencing any older
     /// instance), rebuilds the book from it and starts the actor on `arbiter`.
@@ -145,6 +175,7 @@ impl SymbolBook {
         let epoch =
             ports.journal.acquire_epoch(book_stream(symbol)).await.map_err(RecoveryError::from)?;
         let (engine, recovery) = recover_engine(ports.journal.as_ref(), symbol, limits).await?;
+        republish_unpublished(&ports, symbol, recovery.last_event_seq).await?;
         let heartbeat = Arc::new(Heartbeat::default());
         // Alive from now: its supervisor may look before the actor's `started` has run.
         heartbeat.beat(ports.clock.now_ns(), engine.last_event_seq(), 0);
@@ -365,7 +396,8 @@ impl Handler<SubmitCommands> for SymbolBook {
         }
         self.schedule_flush(ctx);
         let symbol = self.symbol.to_string();
-        Box::pin(async move { answer.await.unwrap_or(Err(BookError::Stopping { symbol })) })
+        // A dropped answer means the book died with the batch possibly mid-commit.
+        Box::pin(async move { answer.await.unwrap_or(Err(BookError::OutcomeUnknown { symbol })) })
     }
 }
 

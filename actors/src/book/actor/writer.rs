@@ -5,7 +5,8 @@
 //! Several batches waiting together are committed in one transaction (group commit of group
 //! commits). After a failed commit nothing more is written: the book's memory is ahead of its
 //! journal, so the writer answers every waiting caller with an error and tells the actor to
-//! stop; the supervisor rebuilds it from the journal.
+//! stop; the supervisor rebuilds it from the journal. The failed group's callers hear
+//! `JournalFailed` (the commit may have happened all the same), the later ones `Stopping`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 use super::lanes::ReplySender;
 use super::messages::{BookError, CommandOutcome};
 use super::metrics::BookMetrics;
-use crate::ports::{BookBatch, EventBatch, EventBus, Journal};
+use crate::ports::{BookBatch, EventBatch, EventBus, Journal, JournalError};
 
 /// Batches merged into one transaction at most.
 const MERGED_BATCHES_MAX: usize = 16;
@@ -81,20 +82,34 @@ async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
         let appended = if batches.is_empty() {
             Ok(())
         } else {
-            ports.journal.append_book_batches(batches).await
+            ports.journal.append_book_batches(batches).await.and_then(|()| {
+                if crate::faults::losing_book_commit_answer() {
+                    Err(JournalError::Store("the commit's answer was lost".into()))
+                } else {
+                    Ok(())
+                }
+            })
         };
         match appended {
             Ok(()) => group.into_iter().for_each(|job| confirm(&ports, job)),
             Err(error) => {
                 let detail = error.to_string();
                 tracing::error!(symbol = %ports.symbol, %detail, "book journal write failed");
-                fail(&ports.symbol, &detail, group);
+                // The failed commit may still have happened (its answer lost with the
+                // connection): its callers hear JournalFailed, an unknown outcome.
+                let unknown = BookError::JournalFailed {
+                    symbol: ports.symbol.to_string(),
+                    detail: detail.clone(),
+                };
+                fail(&unknown, group);
                 // Best effort: the actor may already be gone.
                 let _stopping =
                     ports.on_failure.send(WriterFailed { detail: detail.clone() }).await;
+                // Nothing after it was sent to the journal: those callers may send again.
+                let not_written = BookError::Stopping { symbol: ports.symbol.to_string() };
                 jobs.close();
                 while let Some(job) = jobs.recv().await {
-                    fail(&ports.symbol, &detail, vec![job]);
+                    fail(&not_written, vec![job]);
                 }
                 return;
             }
@@ -114,12 +129,10 @@ fn confirm(ports: &WriterPorts, job: WriteJob) {
     }
 }
 
-fn fail(symbol: &str, detail: &str, jobs: Vec<WriteJob>) {
+fn fail(error: &BookError, jobs: Vec<WriteJob>) {
     for job in jobs {
         for waiting in job.replies {
-            let error =
-                BookError::JournalFailed { symbol: symbol.to_owned(), detail: detail.to_owned() };
-            let _caller_gone = waiting.reply.send(Err(error));
+            let _caller_gone = waiting.reply.send(Err(error.clone()));
         }
     }
 }
