@@ -127,6 +127,10 @@ impl IndexOracle {
             metrics::gauge!("exchange_index_sources_available", "index" => name.clone())
                 .set(available);
         }
+        self.report_leading();
+    }
+
+    fn report_leading(&self) {
         let leading = if self.leadership.is_leader() { 1.0 } else { 0.0 };
         metrics::gauge!("exchange_index_leader").set(leading);
     }
@@ -168,11 +172,15 @@ impl IndexOracle {
                     tracing::info!(epoch = epoch.0, "index oracle: leading");
                     metrics::counter!("exchange_index_leader_changes_total", "change" => "acquired")
                         .increment(1);
+                    // Publish at once: a takeover should not wait for the next tick.
+                    oracle.publish(now_ms);
+                    oracle.report_leading();
                 }
                 (true, None) => {
                     tracing::warn!("index oracle: lost the lease, following");
                     metrics::counter!("exchange_index_leader_changes_total", "change" => "lost")
                         .increment(1);
+                    oracle.report_leading();
                 }
                 _ => {}
             }
