@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::balances::{Balance, BalanceRow, Journal};
 use super::errors::AccountReject;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
+use super::liquidation::LiquidationRecord;
 use super::market::MarketSpec;
 use super::orders::{OPEN_ORDERS_PER_ACCOUNT_MAX, OrderBook, OrderRecord, OrderStatus};
 use super::positions::{Position, PositionRow};
@@ -51,6 +52,8 @@ pub struct RestoredState {
     pub positions: Vec<PositionRow>,
     /// Per perpetual, the last funding interval the shard paid.
     pub funding_intervals: Vec<(SymbolCode, u64)>,
+    /// The shard's accounts in LIQUIDATING.
+    pub liquidations: Vec<LiquidationRecord>,
 }
 
 /// The pure state of one account shard: no actix, no I/O, no clock.
@@ -81,6 +84,9 @@ pub struct AccountState {
     /// Per perpetual, the last funding interval paid: a funding is applied once per interval.
     pub(super) funding_intervals: BTreeMap<SymbolCode, u64>,
     pub(super) changed_funding: BTreeSet<SymbolCode>,
+    /// Accounts in LIQUIDATING (journaled: a restart resumes them).
+    pub(super) liquidations: BTreeMap<AccountId, LiquidationRecord>,
+    pub(super) changed_liquidations: BTreeSet<AccountId>,
 }
 
 impl AccountState {
@@ -110,6 +116,8 @@ impl AccountState {
             marks: BTreeMap::new(),
             funding_intervals: BTreeMap::new(),
             changed_funding: BTreeSet::new(),
+            liquidations: BTreeMap::new(),
+            changed_liquidations: BTreeSet::new(),
         }
     }
 
@@ -147,6 +155,9 @@ impl AccountState {
         state.watermarks.extend(restored.watermarks);
         for row in restored.positions {
             state.positions.insert((row.account, row.symbol), row.position);
+        }
+        for record in restored.liquidations {
+            state.liquidations.insert(record.account, record);
         }
         state.funding_intervals.extend(restored.funding_intervals);
         state.next_order_counter = restored.next_order_counter.max(1);
