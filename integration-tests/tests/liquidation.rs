@@ -1,5 +1,6 @@
-//! Liquidation of `BTCUSDT_PERP` (20x, maintenance 2.5%) through the real binary on SQLite,
-//! the index pushed to the internal endpoint as its only source.
+//! Liquidation of `BTCUSDT_PERP` (20x, maintenance 2.5%) through the real binary on SQLite (the
+//! journaled LIQUIDATING across a restart on PostgreSQL too), the index pushed to the internal
+//! endpoint as its only source.
 //!
 //! Alice opens 1 BTC long at 50,000 on 3,000 USDT (she pays a 10 USDT maker fee: her wallet is
 //! 2,990, her liquidation price 48,215.38, her bankruptcy price 47,010); the counterparty is
@@ -18,7 +19,8 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::http::{ExchangeProcess, HttpClient, Trader, sqlite_url};
+use integration_tests::db::{Backend, TestDatabase};
+use integration_tests::http::{ExchangeProcess, HttpClient, Trader};
 use integration_tests::perpetual::{
     INTERNAL_TOKEN, IndexPusher, WAIT, amount_is, minor, order, position, reconciliation_is_clean,
     usdt, wait_position,
@@ -30,7 +32,8 @@ use serde_json::Value;
 /// (its staleness limit is 2 s), short for a test.
 const DEADLINE_MS: u64 = 6_000;
 
-fn start(directory: &tempfile::TempDir) -> ExchangeProcess {
+/// A server on `database_url` with the short deadline (its configuration in `directory`).
+fn start(directory: &tempfile::TempDir, database_url: &str) -> ExchangeProcess {
     let config =
         std::fs::read_to_string(workspace_root().join("config/default.toml")).unwrap().replacen(
             "liquidating_deadline_ms = 10000",
@@ -40,7 +43,7 @@ fn start(directory: &tempfile::TempDir) -> ExchangeProcess {
     let path = directory.path().join("liquidation.toml");
     std::fs::write(&path, config).unwrap();
     ExchangeProcess::start_with(
-        &sqlite_url(directory),
+        database_url,
         &["--config", path.to_str().unwrap()],
         &[("INTERNAL_TOKEN", INTERNAL_TOKEN)],
     )
@@ -78,9 +81,10 @@ struct Market {
     dave: Trader,
 }
 
-/// One server with Alice's long open (its database in `directory`).
+/// One server with Alice's long open.
 struct Run {
     directory: tempfile::TempDir,
+    database: TestDatabase,
     server: ExchangeProcess,
     client: HttpClient,
     pusher: Option<IndexPusher>,
@@ -88,13 +92,22 @@ struct Run {
 }
 
 impl Run {
-    fn open() -> Run {
+    fn open(backend: Backend) -> Run {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let database = runtime.block_on(TestDatabase::create(backend));
         let directory = tempfile::tempdir().unwrap();
-        let server = start(&directory);
+        let server = start(&directory, &database.url);
         let client = HttpClient::new(&server);
         let pusher = Some(IndexPusher::start(&client, "50000"));
         let market = open_positions(&client);
-        Run { directory, server, client, pusher, market }
+        Run { directory, database, server, client, pusher, market }
+    }
+
+    /// `kill -9` and a restart on the same database.
+    fn restart(&mut self) {
+        std::mem::replace(&mut self.server, start(&self.directory, &self.database.url)).kill();
+        self.client = HttpClient::new(&self.server);
     }
 
     fn push(&self, price: &str) {
@@ -117,6 +130,7 @@ impl Run {
         reconciliation_is_clean(client);
         drop(self.pusher);
         drop(self.server);
+        drop(self.database);
     }
 }
 
@@ -134,6 +148,8 @@ fn open_positions(client: &HttpClient) -> Market {
         order(client, &carol, "side=SELL&type=LIMIT&timeInForce=GTC&quantity=1&price=50000");
     assert_eq!(status, 200, "{answer}");
     wait_position(client, &alice, "alice long", |p| amount_is(p, "1"));
+    // Marks flow (so the index is fresh and liquidations are not paused).
+    wait_position(client, &alice, "a mark", |p| p["markPrice"] == "50000");
     assert_eq!(usdt(client, &alice), (minor("2990"), 0));
     Market { alice, carol, dave }
 }
@@ -144,7 +160,7 @@ fn flat(position: &Value) -> bool {
 
 #[test]
 fn a_price_fall_liquidates_through_the_book() {
-    let run = Run::open();
+    let run = Run::open(Backend::Sqlite);
     let (client, Market { alice, dave, .. }) = (&run.client, &run.market);
     let (status, answer) =
         order(client, dave, "side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=47600");
@@ -160,16 +176,26 @@ fn a_price_fall_liquidates_through_the_book() {
     assert_eq!(usdt(client, alice), (minor("2990") - minor("2400") - minor("23.8"), 0));
     wait_position(client, dave, "dave bought it", |p| amount_is(p, "1"));
     wait_for("nobody LIQUIDATING", || liquidating(client) == 0.0);
-    // While LIQUIDATING she could only reduce; now she may trade again.
+    // While LIQUIDATING she could only reduce; now she may trade again (inside the band
+    // around the last trade, 47,600).
     let (status, answer) =
-        order(client, alice, "side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=40000");
+        order(client, alice, "side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=47000");
     assert_eq!(status, 200, "{answer}");
     run.finish("book");
 }
 
 #[test]
-fn no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_index() {
-    let mut run = Run::open();
+fn sqlite_no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_index() {
+    insurance_at_the_deadline_never_on_a_stale_index(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_index() {
+    insurance_at_the_deadline_never_on_a_stale_index(Backend::Postgres);
+}
+
+fn insurance_at_the_deadline_never_on_a_stale_index(backend: Backend) {
+    let mut run = Run::open(backend);
     let paused = |client: &HttpClient| {
         metric(client, "exchange_liquidations_paused", &["symbol=\"BTCUSDT_PERP\""])
     };
@@ -178,9 +204,9 @@ fn no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_ind
     wait_for("alice LIQUIDATING", || liquidating(&run.client) == 1.0);
     let entered = Instant::now();
     // Only reduce-only orders while LIQUIDATING.
-    let alice = &run.market.alice;
+    let alice = &run.market.alice.clone();
     let (status, answer) =
-        order(&run.client, alice, "side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=40000");
+        order(&run.client, alice, "side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=49000");
     assert_eq!((status, answer["code"].as_i64()), (400, Some(-2010)), "{answer}");
     // The index goes stale before her deadline: liquidations pause and say why.
     drop(run.pusher.take());
@@ -190,8 +216,7 @@ fn no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_ind
     assert!(amount_is(&position(&run.client, alice), "1"), "nothing liquidated on a stale index");
     assert_eq!(liquidating(&run.client), 1.0);
     // kill -9 and a restart: she is still LIQUIDATING (journaled), still paused.
-    std::mem::replace(&mut run.server, start(&run.directory)).kill();
-    run.client = HttpClient::new(&run.server);
+    run.restart();
     wait_for("LIQUIDATING restored", || liquidating(&run.client) == 1.0);
     assert!(amount_is(&position(&run.client, alice), "1"));
     // Fresh again: past her deadline, the fund takes her long at the bankruptcy price 47,010.
@@ -205,7 +230,7 @@ fn no_liquidity_the_insurance_fund_takes_it_at_the_deadline_never_on_a_stale_ind
 
 #[test]
 fn past_the_bankruptcy_price_with_an_empty_fund_the_opposite_position_is_deleveraged() {
-    let run = Run::open();
+    let run = Run::open(Backend::Sqlite);
     let (client, Market { alice, carol, .. }) = (&run.client, &run.market);
     let carol_before = usdt(client, carol).0;
     assert_eq!(metric(client, "exchange_insurance_fund_balance_minor_units", &[]), 0.0);

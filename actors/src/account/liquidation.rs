@@ -147,7 +147,9 @@ impl AccountState {
 
     /// One reduce-only IOC per open position, limited at its bankruptcy price: the price at
     /// which closing it realizes the account's available balance plus the other positions'
-    /// unrealized PnL at the marks (rounded to the tick on the account's side of it).
+    /// unrealized PnL at the marks (rounded to the tick on the account's side of it), or at
+    /// the edge of the book's price band (around the last trade, else the mark) when the
+    /// bankruptcy price is outside it.
     fn bankruptcy_orders(
         &self,
         account: AccountId,
@@ -169,11 +171,23 @@ impl AccountState {
             let rest = status.margin_balance - own_pnl;
             let lots = position.size_lots.unsigned_abs();
             let per_tick = market.value(Price(1), Qty(lots));
+            // The book refuses a limit outside its price band around its last trade, so where
+            // the bankruptcy price lies beyond the band the order asks the band's edge instead
+            // (never worse than bankrupt for the account).
+            let reference = self.last_trade_prices.get(&symbol).or(self.marks.get(&symbol));
+            let (reference, band) = reference.map_or((0, 0), |reference| {
+                let reference = i128::from(reference.0);
+                let width = reference * i128::from(market.price_band_bps)
+                    / i128::from(crate::model::BASIS_POINTS_PER_WHOLE);
+                (reference, width)
+            });
             let (side, ticks) = if position.size_lots > 0 {
                 let value = (position.entry_cost - rest).max(0);
-                (Side::Sell, (value + per_tick - 1) / per_tick)
+                let bankrupt = (value + per_tick - 1) / per_tick;
+                (Side::Sell, if band > 0 { bankrupt.max(reference - band) } else { bankrupt })
             } else {
-                (Side::Buy, (position.entry_cost + rest) / per_tick)
+                let bankrupt = (position.entry_cost + rest) / per_tick;
+                (Side::Buy, if band > 0 { bankrupt.min(reference + band) } else { bankrupt })
             };
             let Ok(ticks) = i64::try_from(ticks.max(1)) else { continue };
             orders.push(PlaceRequest {

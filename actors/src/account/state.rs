@@ -84,6 +84,9 @@ pub struct AccountState {
     /// Per perpetual, the last funding interval paid: a funding is applied once per interval.
     pub(super) funding_intervals: BTreeMap<SymbolCode, u64>,
     pub(super) changed_funding: BTreeSet<SymbolCode>,
+    /// Each symbol's last trade price as its events said (not journaled): the book's price
+    /// band follows it, and liquidation orders must stay inside that band.
+    pub(super) last_trade_prices: BTreeMap<SymbolCode, Price>,
     /// Accounts in LIQUIDATING (journaled: a restart resumes them).
     pub(super) liquidations: BTreeMap<AccountId, LiquidationRecord>,
     pub(super) changed_liquidations: BTreeSet<AccountId>,
@@ -116,6 +119,7 @@ impl AccountState {
             marks: BTreeMap::new(),
             funding_intervals: BTreeMap::new(),
             changed_funding: BTreeSet::new(),
+            last_trade_prices: BTreeMap::new(),
             liquidations: BTreeMap::new(),
             changed_liquidations: BTreeSet::new(),
         }

@@ -148,3 +148,18 @@ fn when_the_fund_cannot_the_most_profitable_opposite_positions_are_deleveraged()
     assert!(harness.available(CAROL) > carol_before);
     assert_eq!(harness.state.position(INSURANCE_FUND, perp()).size_lots, 0);
 }
+
+#[test]
+fn the_closing_order_stays_inside_the_books_price_band() {
+    let mut harness = alice_long();
+    // A 5% band around the last trade (100.00): a sell below 95.00 would be refused, so the
+    // IOC asks 95.00 rather than her bankruptcy price of 89.99.
+    harness.state.markets.get_mut(&perp()).unwrap().price_band_bps = 500;
+    harness.state.set_mark(perp(), Price(9_229));
+    let steps = harness.state.review_liquidations(0, DEADLINE_NS);
+    let orders = closing_orders(&steps);
+    assert_eq!(
+        orders.iter().map(|order| order.price).collect::<Vec<_>>(),
+        vec![Some(Price(9_500))]
+    );
+}
