@@ -9,14 +9,14 @@
 //! `cost + available`), so the account ends at zero and nobody else pays for it. With one
 //! position this is [`crate::liquidation::Position::bankruptcy_price`] in exact minor units.
 //!
-//! The insurance fund's positions are kept under [`INSURANCE_FUND`] (no user has account id 0:
-//! ids start at 1), their PnL posts to `SystemAccount::Insurance` directly, and the fund can
+//! The insurance fund's positions are kept under [`INSURANCE_FUND`] (account id 0, which no
+//! user can open), their PnL posts to `SystemAccount::Insurance` directly, and the fund can
 //! bear a close-out while its balance plus its positions' unrealized PnL at the marks stays
 //! non-negative after taking the account's positions (whose PnL at the marks is the account's
 //! margin balance). ADL ranks opposite positions by `PnL / cost x mark value / margin balance`
-//! (Binance's PnL percentage times effective leverage), profitable ones first; lots nobody on
-//! the shard can take go to the fund anyway (its balance may then go negative: an alert, not a
-//! stuck account).
+//! (Binance's PnL percentage times effective leverage; divided by it for a loss), profitable
+//! ones first; lots nobody on the shard can take go to the fund anyway (its balance may then go
+//! negative: an alert, not a stuck account).
 
 use rust_decimal::Decimal;
 
@@ -144,10 +144,12 @@ impl AccountState {
                 let mark_value = self.mark_value(market, position);
                 let pnl = position.unrealized_pnl(mark_value);
                 let equity = self.margin_status(holder, market.quote).margin_balance.max(1);
-                let rank = Decimal::from_i128_with_scale(pnl, 0)
-                    / Decimal::from_i128_with_scale(position.entry_cost.max(1), 0)
-                    * Decimal::from_i128_with_scale(mark_value, 0)
+                let pnl_ratio = Decimal::from_i128_with_scale(pnl, 0)
+                    / Decimal::from_i128_with_scale(position.entry_cost.max(1), 0);
+                let leverage = Decimal::from_i128_with_scale(mark_value.max(1), 0)
                     / Decimal::from_i128_with_scale(equity, 0);
+                // Binance's ranking: a loss ranks better with less leverage, a profit with more.
+                let rank = if pnl >= 0 { pnl_ratio * leverage } else { pnl_ratio / leverage };
                 (rank, holder, position.size_lots.unsigned_abs())
             })
             .collect();

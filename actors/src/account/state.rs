@@ -174,7 +174,8 @@ impl AccountState {
     }
 
     pub fn open_account(&mut self, account: AccountId) -> Result<(), AccountReject> {
-        if !self.accounts.insert(account) {
+        // Id 0 holds the insurance fund's positions: it exists already, and is nobody's.
+        if account == super::close_out::INSURANCE_FUND || !self.accounts.insert(account) {
             return Err(AccountReject::AccountExists(account));
         }
         self.opened_accounts.push(account);

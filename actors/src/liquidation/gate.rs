@@ -2,12 +2,17 @@
 //! on a stale index: while any perpetual's index is stale every review pauses (an account's
 //! cross margin depends on all its positions' marks, so one stale mark makes every margin
 //! doubtful) and the gate names the stale symbols for the alert metric. Otherwise a review
-//! runs when a mark changed, or while the last review still had work (accounts LIQUIDATING
-//! wait for their deadline even when marks stand still); one review at a time.
+//! runs when a mark changed, while the last review still had work (accounts LIQUIDATING wait
+//! for their deadline even when marks stand still), and at least every
+//! [`IDLE_ROUNDS_MAX`] rounds (funding or fees can take an account under at a standing mark);
+//! one review at a time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Price, SymbolCode};
+
+/// Rounds of marks without a review at most (4 s at the default 250 ms mark interval).
+pub const IDLE_ROUNDS_MAX: u32 = 16;
 
 /// What to do with one round of marks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub struct LiquidationGate {
     dirty: bool,
     /// The last review asked for steps (someone is LIQUIDATING).
     work_left: bool,
+    /// Fresh rounds since the last review started.
+    idle_rounds: u32,
 }
 
 impl LiquidationGate {
@@ -44,10 +51,13 @@ impl LiquidationGate {
         if !self.stale.is_empty() {
             return GateDecision::Paused(self.stale.clone());
         }
-        if self.reviewing || !(self.dirty || self.work_left) {
+        self.idle_rounds = self.idle_rounds.saturating_add(1);
+        let due = self.dirty || self.work_left || self.idle_rounds >= IDLE_ROUNDS_MAX;
+        if self.reviewing || !due {
             return GateDecision::Idle;
         }
         self.dirty = false;
+        self.idle_rounds = 0;
         self.reviewing = true;
         GateDecision::Review
     }
@@ -88,5 +98,11 @@ mod tests {
         assert_eq!(gate.on_marks(&fallen, BTreeSet::new()), GateDecision::Idle);
         gate.review_done(true);
         assert_eq!(gate.on_marks(&fallen, BTreeSet::new()), GateDecision::Review, "work left");
+        gate.review_done(false);
+        // Standing marks, nothing left: one review every IDLE_ROUNDS_MAX rounds.
+        let decisions: Vec<GateDecision> =
+            (0..IDLE_ROUNDS_MAX).map(|_| gate.on_marks(&fallen, BTreeSet::new())).collect();
+        assert!(decisions[..decisions.len() - 1].iter().all(|d| *d == GateDecision::Idle));
+        assert_eq!(decisions.last(), Some(&GateDecision::Review));
     }
 }

@@ -359,6 +359,8 @@ impl Actor for AccountShard {
             // Exact: a count of balances, far below 2^53.
             negative.set(shard.state.negative_user_balances() as f64);
             shard.report_positions();
+            // Funding moves the fund between reviews too.
+            shard.report_insurance_fund();
         };
         scan(self);
         self.register_perpetual_metrics();
