@@ -6,16 +6,20 @@
 //! (journaled), so a repeated send or a restart never pays twice. The formulas are pure
 //! (`exchange_actors::liquidation::{mark_price, FundingClock}`).
 //!
+//! After each round the [`Liquidator`] gets the marks and the perpetuals whose index is stale;
+//! it reviews the shards' margins only while every index is fresh.
+//!
 //! No fresh index, no mark: the shards keep the last one and `exchange_mark_price_age_seconds`
 //! grows. An interval that ends while the process is down is not paid.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
+use actix::{Actor as _, Addr};
 use anyhow::Context as _;
 use exchange_actors::account::actor::{ApplyFunding, SetMarks};
+use exchange_actors::liquidation::actor::{Liquidator, MarksPublished};
 use exchange_actors::liquidation::{FundingClock, FundingDue, mark_price};
 use exchange_actors::market::actor::DepthReplicas;
 use exchange_actors::model::{FeeRate, SymbolCode, SymbolSpec};
@@ -113,6 +117,8 @@ pub fn start(
     if perpetuals.is_empty() {
         return;
     }
+    let symbols = perpetuals.iter().map(|perpetual| perpetual.symbol).collect();
+    let liquidator = Liquidator::new(shards.clone(), symbols).start();
     let band_bps = config.mark_band_bps;
     let interval = Duration::from_millis(config.mark_interval_ms);
     tracing::info!(
@@ -127,11 +133,16 @@ pub fn start(
             ticks.tick().await;
             let now_ms = crate::index::wall_clock_ms();
             let mut marks = Vec::new();
+            let mut stale = BTreeSet::new();
             for perpetual in &mut perpetuals {
-                let Some(index) = board.fresh(&perpetual.index, now_ms) else { continue };
+                let Some(index) = board.fresh(&perpetual.index, now_ms) else {
+                    stale.insert(perpetual.symbol);
+                    continue;
+                };
                 let mid = crate::index::spot_source::mid_price(&replicas, &perpetual.spec).await;
                 let tick_size = perpetual.spec.tick_size;
                 let Some(mark) = mark_price(index.price, mid, band_bps, tick_size) else {
+                    stale.insert(perpetual.symbol);
                     continue;
                 };
                 marks.push((perpetual.symbol, mark));
@@ -146,6 +157,10 @@ pub fn start(
                 if shard.send(SetMarks(marks.clone())).await.is_err() {
                     tracing::warn!("an account shard is gone; marks not delivered to it");
                 }
+            }
+            // After every shard has the marks: the liquidator reviews against them.
+            if liquidator.send(MarksPublished { marks: marks.clone(), stale }).await.is_err() {
+                tracing::error!("the liquidator is gone; nothing is liquidated");
             }
             while unpaid.len() > FUNDING_RETRIES_MAX {
                 let (symbol, due) = unpaid.pop_front().expect("not empty");

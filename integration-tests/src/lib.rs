@@ -9,6 +9,7 @@ pub mod http;
 pub mod ledger_checks;
 pub mod load;
 pub mod loadgen;
+pub mod perpetual;
 pub mod prometheus;
 pub mod system;
 

@@ -6,97 +6,22 @@
 //! position and balance exactly, and reconciliation finds nothing wrong. The index is pushed
 //! to `POST /internal/index/prices` every 200 ms (its only source: the spot book is empty).
 
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::db::{Backend, TestDatabase};
-use integration_tests::http::{ADMIN_TOKEN, ExchangeProcess, HttpClient, Trader, now_ms};
+use integration_tests::http::{ExchangeProcess, HttpClient, Trader};
+use integration_tests::perpetual::{
+    INTERNAL_TOKEN, IndexPusher, PERP, WAIT, amount_is, minor, order, position,
+    reconciliation_is_clean, usdt, wait_position,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-const INTERNAL_TOKEN: &str = "test-internal-token";
-const PERP: &str = "BTCUSDT_PERP";
-/// USDT's ledger places (config/default.toml).
-const USDT_PLACES: u32 = 8;
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Pushes `price` as the BTCUSDT index every 200 ms until dropped.
-struct IndexPusher {
-    price: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl IndexPusher {
-    fn start(client: &HttpClient, price: &str) -> IndexPusher {
-        let price = Arc::new(Mutex::new(price.to_owned()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (client, shared, stopped) = (client.clone(), price.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                let price = shared.lock().unwrap().clone();
-                let body = json!({
-                    "index": "BTCUSDT", "source": "desk-1", "price": price,
-                    "timestamp": u64::try_from(now_ms()).unwrap(),
-                });
-                let bytes = serde_json::to_vec(&body).unwrap();
-                let headers = [("X-Internal-Token", INTERNAL_TOKEN)];
-                let (status, answer) = client.raw(
-                    Method::POST,
-                    "/internal/index/prices",
-                    &headers,
-                    Some(("application/json", bytes)),
-                );
-                assert_eq!(status, 200, "index push: {answer}");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        IndexPusher { price, stop, thread: Some(thread) }
-    }
-
-    fn set(&self, price: &str) {
-        *self.price.lock().unwrap() = price.to_owned();
-    }
-}
-
-impl Drop for IndexPusher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// A decimal string in USDT minor units, exactly (`"-1.5"` -> -150000000).
-fn minor(text: &str) -> i128 {
-    let (negative, digits) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    assert!(fraction.len() <= USDT_PLACES as usize, "{text} has too many places");
-    let padded = format!("{fraction:0<width$}", width = USDT_PLACES as usize);
-    let value =
-        whole.parse::<i128>().unwrap() * 10_i128.pow(USDT_PLACES) + padded.parse::<i128>().unwrap();
-    if negative { -value } else { value }
-}
 
 fn start(database_url: &str, funding_interval_ms: &str) -> ExchangeProcess {
     ExchangeProcess::start_with_env(
         database_url,
         &[("INTERNAL_TOKEN", INTERNAL_TOKEN), ("FUNDING_INTERVAL_MS", funding_interval_ms)],
     )
-}
-
-fn order(client: &HttpClient, trader: &Trader, params: &str) -> (u16, Value) {
-    client.signed(trader, Method::POST, "/api/v3/order", &format!("symbol={PERP}&{params}"))
-}
-
-fn position(client: &HttpClient, trader: &Trader) -> Value {
-    let (status, positions) =
-        client.signed(trader, Method::GET, "/fapi/v2/positionRisk", &format!("symbol={PERP}"));
-    assert_eq!(status, 200, "{positions}");
-    positions.as_array().unwrap().first().cloned().unwrap_or(Value::Null)
 }
 
 /// The fields a restart must restore exactly (not the mark-dependent ones).
@@ -107,47 +32,6 @@ fn restored_fields(position: &Value) -> Value {
         position["realizedPnl"],
         position["fundingPnl"]
     ])
-}
-
-/// Waits until `check` holds for `trader`'s position.
-fn wait_position(
-    client: &HttpClient,
-    trader: &Trader,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let position = position(client, trader);
-        if check(&position) {
-            return position;
-        }
-        assert!(Instant::now() < deadline, "{what}: {position}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn amount_is(position: &Value, amount: &str) -> bool {
-    position["positionAmt"] == amount
-}
-
-fn usdt(client: &HttpClient, trader: &Trader) -> (i128, i128) {
-    let (free, locked) = client.balance(trader, "USDT");
-    (minor(&free), minor(&locked))
-}
-
-fn reconciliation_is_clean(client: &HttpClient) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, report) =
-            client.raw(Method::GET, "/admin/reconcile", &[("X-Admin-Token", ADMIN_TOKEN)], None);
-        assert_eq!(status, 200, "{report}");
-        if report["anomalyCount"] == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "reconciliation: {report}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 fn perpetual_round_trip(backend: Backend) {

@@ -18,6 +18,7 @@ pub mod m20261121_000007_covering_trade_lookups;
 pub mod m20261121_000009_switch_changes;
 pub mod m20261121_000010_append_only_ledger;
 pub mod m20261121_000011_positions;
+pub mod m20261121_000012_liquidations;
 
 /// Every migration of the exchange, in the order they apply.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_switch_changes::Migration),
             Box::new(m20261121_000010_append_only_ledger::Migration),
             Box::new(m20261121_000011_positions::Migration),
+            Box::new(m20261121_000012_liquidations::Migration),
         ]
     }
 }

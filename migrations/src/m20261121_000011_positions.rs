@@ -14,21 +14,14 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table("positions")
-                    .col(ColumnDef::new("account_id").big_integer().not_null())
-                    .col(ColumnDef::new("symbol").text().not_null())
-                    .col(ColumnDef::new("size_lots").big_integer().not_null())
-                    .col(
-                        ColumnDef::new("entry_cost")
-                            .big_integer()
-                            .not_null()
-                            .check(Expr::col("entry_cost").gte(0)),
-                    )
-                    .col(ColumnDef::new("realized_pnl").big_integer().not_null())
-                    .col(ColumnDef::new("funding_pnl").big_integer().not_null())
-                    .primary_key(Index::create().col("account_id").col("symbol"))
-                    .to_owned(),
+                position_columns(
+                    Table::create()
+                        .table("positions")
+                        .col(ColumnDef::new("account_id").big_integer().not_null())
+                        .col(ColumnDef::new("symbol").text().not_null()),
+                )
+                .primary_key(Index::create().col("account_id").col("symbol"))
+                .to_owned(),
             )
             .await?;
         manager
@@ -53,4 +46,19 @@ impl MigrationTrait for Migration {
         manager.drop_table(Table::drop().table("funding_intervals").to_owned()).await?;
         manager.drop_table(Table::drop().table("positions").to_owned()).await
     }
+}
+
+/// A position's columns after its owner and symbol: signed size in lots, the open size's entry
+/// cost (never negative), realized and funding PnL (also `insurance_positions`, 000012).
+pub(crate) fn position_columns(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
+    table
+        .col(ColumnDef::new("size_lots").big_integer().not_null())
+        .col(
+            ColumnDef::new("entry_cost")
+                .big_integer()
+                .not_null()
+                .check(Expr::col("entry_cost").gte(0)),
+        )
+        .col(ColumnDef::new("realized_pnl").big_integer().not_null())
+        .col(ColumnDef::new("funding_pnl").big_integer().not_null())
 }

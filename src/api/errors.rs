@@ -350,7 +350,9 @@ impl From<AccountReject> for ApiError {
             A::ReduceOnlyRejected => {
                 ApiError::bad_request(code::REDUCE_ONLY_REJECTED, reject.to_string())
             }
-            A::NoMarkPrice(_) => ApiError::new_order_rejected(reject.to_string()),
+            A::NoMarkPrice(_) | A::Liquidating(_) => {
+                ApiError::new_order_rejected(reject.to_string())
+            }
         }
     }
 }

@@ -10,7 +10,8 @@
 //! truncated.
 
 use exchange_actors::account::{
-    BalanceRow, Changes, LedgerEntry, OrderRecord, Owner, Position, PositionRow, RestoredState,
+    BalanceRow, Changes, INSURANCE_FUND, LedgerEntry, LiquidationRecord, OrderRecord, Owner,
+    Position, PositionRow, RestoredState,
 };
 use exchange_actors::model::{AccountId, AssetCode, SymbolCode};
 use exchange_actors::ports::{Epoch, JournalError, shard_stream};
@@ -22,7 +23,7 @@ use super::Store;
 use super::codec::{decode, encode, from_db, max_seq, store_error, to_db};
 use super::shard_rows::{
     insert_accounts, now_ms, parse_system_account, shard_consumer, upsert_balances,
-    upsert_funding_intervals, upsert_positions, upsert_watermarks,
+    upsert_funding_intervals, upsert_positions, upsert_watermarks, write_liquidations,
 };
 
 /// What one `shard_batches` row holds (postcard): the commit's ledger entries in entry order
@@ -85,7 +86,8 @@ impl Store {
         let batch_seq = insert_batch(txn, shard, epoch, &changes).await?;
         upsert_balances(txn, shard, &changes.balances).await?;
         upsert_watermarks(txn, shard_index, &changes.watermarks).await?;
-        upsert_positions(txn, &changes.positions).await?;
+        upsert_positions(txn, shard, &changes.positions).await?;
+        write_liquidations(txn, shard, &changes.liquidations).await?;
         upsert_funding_intervals(txn, shard, &changes.funding_intervals).await?;
         let counters = Query::insert()
             .into_table("shard_counters")
@@ -219,7 +221,8 @@ impl Store {
 }
 
 impl Store {
-    /// The shard's position rows and funding intervals into `restored`.
+    /// The shard's position rows (its insurance fund's under [`INSURANCE_FUND`]), funding
+    /// intervals and accounts in LIQUIDATING into `restored`.
     async fn load_positions(
         db: &impl ConnectionTrait,
         backend: sea_orm::DatabaseBackend,
@@ -239,7 +242,11 @@ impl Store {
             .query_all_raw(raw(format!(
                 "SELECT p.account_id, p.symbol, p.size_lots, p.entry_cost, p.realized_pnl, \
                  p.funding_pnl FROM positions p JOIN accounts a ON a.account_id = p.account_id \
-                 WHERE a.shard = {shard} ORDER BY p.account_id, p.symbol"
+                 WHERE a.shard = {shard} \
+                 UNION ALL SELECT {fund} AS account_id, symbol, size_lots, entry_cost, \
+                 realized_pnl, funding_pnl FROM insurance_positions WHERE shard = {shard} \
+                 ORDER BY account_id, symbol",
+                fund = INSURANCE_FUND.0
             )))
             .await
             .map_err(store_error)?;
@@ -267,6 +274,27 @@ impl Store {
             let symbol: String = row.try_get("", "symbol").map_err(store_error)?;
             let interval_id: i64 = row.try_get("", "interval_id").map_err(store_error)?;
             restored.funding_intervals.push((symbol_of(&symbol)?, from_db(interval_id)?));
+        }
+        let rows = db
+            .query_all_raw(raw(format!(
+                "SELECT account_id, asset, entered_at_ns FROM liquidations \
+                 WHERE shard = {shard} ORDER BY account_id"
+            )))
+            .await
+            .map_err(store_error)?;
+        for row in rows {
+            let get = |column| row.try_get::<i64>("", column).map_err(store_error);
+            let asset: String = row.try_get("", "asset").map_err(store_error)?;
+            let asset = AssetCode::new(&asset).map_err(|error| JournalError::Corrupt {
+                stream: stream.to_owned(),
+                position: 0,
+                detail: error.to_string(),
+            })?;
+            restored.liquidations.push(LiquidationRecord {
+                account: AccountId(from_db(get("account_id")?)?),
+                asset,
+                entered_at_ns: from_db(get("entered_at_ns")?)?,
+            });
         }
         Ok(())
     }

@@ -3,8 +3,8 @@
 //! orders. Names of owners, buckets, kinds and statuses as stored.
 
 use exchange_actors::account::{
-    BalanceRow, Bucket, EntryKind, LedgerEntry, OrderRecord, OrderStatus, Owner, PositionRow,
-    SystemAccount,
+    BalanceRow, Bucket, EntryKind, INSURANCE_FUND, LedgerEntry, LiquidationRecord, OrderRecord,
+    OrderStatus, Owner, PositionRow, SystemAccount,
 };
 use exchange_actors::model::{AccountId, SymbolCode};
 use exchange_actors::ports::JournalError;
@@ -79,6 +79,21 @@ const POSITIONS: RowInsert = RowInsert {
                   funding_pnl = excluded.funding_pnl",
 };
 
+const INSURANCE_POSITIONS: RowInsert = RowInsert {
+    table: "insurance_positions",
+    columns: &["shard", "symbol", "size_lots", "entry_cost", "realized_pnl", "funding_pnl"],
+    on_conflict: "ON CONFLICT (shard, symbol) DO UPDATE SET size_lots = excluded.size_lots, \
+                  entry_cost = excluded.entry_cost, realized_pnl = excluded.realized_pnl, \
+                  funding_pnl = excluded.funding_pnl",
+};
+
+const LIQUIDATIONS: RowInsert = RowInsert {
+    table: "liquidations",
+    columns: &["account_id", "shard", "asset", "entered_at_ns"],
+    on_conflict: "ON CONFLICT (account_id) DO UPDATE SET asset = excluded.asset, \
+                  entered_at_ns = excluded.entered_at_ns",
+};
+
 const FUNDING_INTERVALS: RowInsert = RowInsert {
     table: "funding_intervals",
     columns: &["shard", "symbol", "interval_id"],
@@ -151,6 +166,7 @@ fn kind_name(kind: EntryKind) -> &'static str {
         EntryKind::RealizedPnl => "REALIZED_PNL",
         EntryKind::Funding => "FUNDING",
         EntryKind::InsuranceCover => "INSURANCE_COVER",
+        EntryKind::Liquidation => "LIQUIDATION",
     }
 }
 
@@ -280,15 +296,23 @@ pub(super) async fn upsert_watermarks(
     WATERMARKS.execute(txn, values).await
 }
 
+/// Users' positions into `positions`, the insurance fund's into `insurance_positions`.
 pub(super) async fn upsert_positions(
     txn: &DatabaseTransaction,
+    shard: i16,
     positions: &[PositionRow],
 ) -> Result<(), JournalError> {
-    let mut values = Vec::with_capacity(positions.len() * POSITIONS.columns.len());
+    let mut users = Vec::with_capacity(positions.len() * POSITIONS.columns.len());
+    let mut fund = Vec::new();
     for row in positions {
         let position = row.position;
+        let (values, owner): (&mut Vec<Value>, Value) = if row.account == INSURANCE_FUND {
+            (&mut fund, shard.into())
+        } else {
+            (&mut users, to_db(row.account.0)?.into())
+        };
         values.extend([
-            to_db(row.account.0)?.into(),
+            owner,
             row.symbol.as_str().into(),
             position.size_lots.into(),
             amount(position.entry_cost)?.into(),
@@ -296,7 +320,38 @@ pub(super) async fn upsert_positions(
             amount(position.funding_pnl)?.into(),
         ]);
     }
-    POSITIONS.execute(txn, values).await
+    POSITIONS.execute(txn, users).await?;
+    INSURANCE_POSITIONS.execute(txn, fund).await
+}
+
+/// Accounts entering LIQUIDATING are inserted, those leaving it deleted.
+pub(super) async fn write_liquidations(
+    txn: &DatabaseTransaction,
+    shard: i16,
+    liquidations: &[(AccountId, Option<LiquidationRecord>)],
+) -> Result<(), JournalError> {
+    let mut values = Vec::new();
+    let mut left = Vec::new();
+    for (account, record) in liquidations {
+        match record {
+            Some(record) => values.extend([
+                to_db(account.0)?.into(),
+                shard.into(),
+                record.asset.as_str().into(),
+                to_db(record.entered_at_ns)?.into(),
+            ]),
+            None => left.push(to_db(account.0)?),
+        }
+    }
+    LIQUIDATIONS.execute(txn, values).await?;
+    if !left.is_empty() {
+        let delete = sea_orm::sea_query::Query::delete()
+            .from_table("liquidations")
+            .and_where(sea_orm::ExprTrait::is_in(sea_orm::sea_query::Expr::col("account_id"), left))
+            .to_owned();
+        sea_orm::ConnectionTrait::execute(txn, &delete).await.map_err(super::codec::store_error)?;
+    }
+    Ok(())
 }
 
 pub(super) async fn upsert_funding_intervals(

@@ -5,6 +5,7 @@
 
 use super::balances::BalanceRow;
 use super::ledger::LedgerEntry;
+use super::liquidation::LiquidationRecord;
 use super::orders::OrderRecord;
 use super::positions::PositionRow;
 use super::state::AccountState;
@@ -24,6 +25,8 @@ pub struct Changes {
     pub positions: Vec<PositionRow>,
     /// Perpetuals whose funding interval advanced, with the interval paid.
     pub funding_intervals: Vec<(SymbolCode, u64)>,
+    /// Accounts that entered (`Some`) or left (`None`) LIQUIDATING, by account.
+    pub liquidations: Vec<(AccountId, Option<LiquidationRecord>)>,
     /// Own order changes in the order applied; not journaled (the orders rows are), taken
     /// out by [`super::UserBatch::take`] for the user data stream.
     pub order_updates: Vec<OrderUpdate>,
@@ -39,6 +42,7 @@ impl Changes {
             && self.watermarks.is_empty()
             && self.positions.is_empty()
             && self.funding_intervals.is_empty()
+            && self.liquidations.is_empty()
     }
 }
 
@@ -68,6 +72,10 @@ impl AccountState {
             funding_intervals: std::mem::take(&mut self.changed_funding)
                 .into_iter()
                 .map(|symbol| (symbol, self.funding_intervals[&symbol]))
+                .collect(),
+            liquidations: std::mem::take(&mut self.changed_liquidations)
+                .into_iter()
+                .map(|account| (account, self.liquidations.get(&account).copied()))
                 .collect(),
             order_updates: std::mem::take(&mut self.order_updates),
         }

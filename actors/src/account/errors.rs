@@ -42,6 +42,9 @@ pub enum AccountReject {
     /// A perpetual market order needs a mark price to hold margin against; none arrived yet.
     #[error("no mark price for {0} yet")]
     NoMarkPrice(SymbolCode),
+    /// The account is being liquidated: only reduce-only orders until it leaves LIQUIDATING.
+    #[error("Account {0:?} is being liquidated; only reduce-only orders are accepted.")]
+    Liquidating(AccountId),
 }
 
 /// Why a batch of book events was not applied. Nothing changed.

@@ -91,6 +91,9 @@ pub enum EntryKind {
     Funding,
     /// Insurance -> wherever a user's loss, fee or funding beyond its balance was owed.
     InsuranceCover,
+    /// A liquidated account's balance left after its positions were closed at the bankruptcy
+    /// price: available -> Insurance (`reference` is the account id).
+    Liquidation,
 }
 
 /// One movement of `amount` minor units of `asset`: the debited leg decreases, the credited

@@ -49,6 +49,9 @@ pub struct MarketSpec {
     /// A linear perpetual's margin rates: orders hold quote margin and fills move positions
     /// instead of base balances. `None` for spot.
     pub margin: Option<MarginTerms>,
+    /// The book refuses limit prices further than this from its reference (0: no band); the
+    /// liquidation IOCs stay inside it.
+    pub price_band_bps: u32,
 }
 
 impl MarketSpec {
@@ -98,6 +101,7 @@ impl MarketSpec {
             base_units_per_lot,
             quote_units_per_notional,
             margin: spec.margin_terms()?,
+            price_band_bps: spec.price_band_bps,
         })
     }
 

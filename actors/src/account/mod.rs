@@ -17,6 +17,10 @@
 //! - `perp_margin.rs`: cross margin for perpetual orders (holds, reduce-only, free margin, marks).
 //! - `perp_settle.rs`: perpetual fills (margin release, realized PnL, fees) and funding.
 //! - `perp_risk.rs`: [`MarginStatus`], the accounts at or below maintenance margin.
+//! - `liquidation.rs`: LIQUIDATING ([`LiquidationRecord`]) and what each review asks for
+//!   ([`LiquidationStep`]: cancels, reduce-only IOCs at the bankruptcy price, a close-out).
+//! - `close_out.rs`: past the deadline, the insurance fund ([`INSURANCE_FUND`]) takes the
+//!   positions at the bankruptcy price, or ADL closes them against opposite positions.
 //! - `user_updates.rs`: what each owner is told after a commit (the user data stream).
 //! - `invariants.rs`, `changes.rs`, `errors.rs`.
 //!
@@ -37,9 +41,11 @@
 pub mod actor;
 mod balances;
 mod changes;
+mod close_out;
 mod errors;
 mod invariants;
 mod ledger;
+mod liquidation;
 mod market;
 mod orders;
 mod outcome;
@@ -57,9 +63,11 @@ mod tests;
 
 pub use balances::{Balance, BalanceRow};
 pub use changes::Changes;
+pub use close_out::{ClosedOut, Deleveraged, INSURANCE_FUND};
 pub use errors::{AccountReject, ApplyError};
 pub use invariants::InvariantViolation;
 pub use ledger::{Bucket, EntryKind, LedgerEntry, Leg, Owner, SystemAccount};
+pub use liquidation::{LiquidationRecord, LiquidationStep};
 pub use market::{ASSET_SCALE_MAX, MarketSpec, MarketSpecError};
 pub use orders::{
     OPEN_ORDERS_PER_ACCOUNT_MAX, OrderRecord, OrderStatus, RECENT_CLOSED_ORDERS_PER_ACCOUNT,

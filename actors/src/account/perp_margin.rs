@@ -40,6 +40,9 @@ impl AccountState {
         if request.reduce_only && !reduces(&position, request.side, qty) {
             return Err(AccountReject::ReduceOnlyRejected);
         }
+        if !request.reduce_only && self.is_liquidating(request.account_id) {
+            return Err(AccountReject::Liquidating(request.account_id));
+        }
         let asset = market.quote;
         if request.reduce_only || self.fits_reducing(market, request, &position, qty) {
             return Ok(Requirement { asset, amount: 0 });

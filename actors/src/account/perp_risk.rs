@@ -2,8 +2,9 @@
 //! settle asset, held included, plus its positions' unrealized PnL at the marks) against the
 //! maintenance margin of its positions at the marks. At or below it the account is to be
 //! liquidated (Binance's margin ratio of 100%). Pure: the marks are what the shard was last
-//! sent; the Liquidator (not yet built) decides what to do and must not act on a stale index.
+//! sent; the Liquidator decides what to do and must not act on a stale index.
 
+use super::close_out::INSURANCE_FUND;
 use super::state::AccountState;
 use crate::model::{AccountId, AssetCode, SymbolCode};
 
@@ -59,7 +60,7 @@ impl AccountState {
         let pairs: std::collections::BTreeSet<(AccountId, AssetCode)> = self
             .positions
             .iter()
-            .filter(|(_, position)| !position.is_flat())
+            .filter(|((account, _), position)| !position.is_flat() && *account != INSURANCE_FUND)
             .filter_map(|((account, symbol), _)| Some((*account, self.markets.get(symbol)?.quote)))
             .collect();
         pairs

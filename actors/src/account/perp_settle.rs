@@ -16,6 +16,7 @@
 //! only possible past its bankruptcy price) the Insurance fund pays: no user balance ever goes
 //! negative and every entry still debits one leg and credits another.
 
+use super::close_out::INSURANCE_FUND;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
 use super::market::MarketSpec;
 use super::orders::OrderRecord;
@@ -70,20 +71,8 @@ impl AccountState {
         let key = (account, market.symbol);
         let realized = self.positions.entry(key).or_default().apply_fill(signed_lots, value);
         self.changed_positions.insert(key);
-        let clearing = Leg::system(SystemAccount::Clearing(market.symbol));
+        self.post_realized(account, market, realized, cause);
         let user = Leg::available(Owner::User(account));
-        if realized >= 0 {
-            self.journal.post(
-                market.quote,
-                realized,
-                clearing,
-                user,
-                EntryKind::RealizedPnl,
-                cause,
-            );
-        } else {
-            self.charge(account, market.quote, -realized, clearing, EntryKind::RealizedPnl, cause);
-        }
         let fee = trade.fee(liquidity, value);
         if fee >= 0 {
             let fees = Leg::system(SystemAccount::Fees);
@@ -135,8 +124,9 @@ impl AccountState {
         let open: Vec<(AccountId, i64)> = self
             .positions
             .iter()
-            .filter(|((_, position_symbol), position)| {
-                *position_symbol == symbol && !position.is_flat()
+            // The insurance fund's positions would pay and receive the fund itself: nothing moves.
+            .filter(|((account, position_symbol), position)| {
+                *position_symbol == symbol && !position.is_flat() && *account != INSURANCE_FUND
             })
             .map(|(&(account, _), position)| (account, position.size_lots))
             .collect();
@@ -179,7 +169,7 @@ impl AccountState {
 
     /// Moves `amount` owed by `account` to `to`: from its available balance as far as it goes,
     /// the rest from the Insurance fund.
-    fn charge(
+    pub(super) fn charge(
         &mut self,
         account: AccountId,
         asset: AssetCode,

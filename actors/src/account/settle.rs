@@ -142,6 +142,7 @@ impl AccountState {
                 self.report(amended.order_id, Execution::Replaced, ts_ns);
             }
             EventKind::Traded(trade) => {
+                self.last_trade_prices.insert(market.symbol, trade.price);
                 if self.is_own(trade.maker_account_id) {
                     self.settle_fill(market, trade.maker_order_id, Liquidity::Maker, &trade, event);
                 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::balances::{Balance, BalanceRow, Journal};
 use super::errors::AccountReject;
 use super::ledger::{Cause, EntryKind, Leg, Owner, SystemAccount};
+use super::liquidation::LiquidationRecord;
 use super::market::MarketSpec;
 use super::orders::{OPEN_ORDERS_PER_ACCOUNT_MAX, OrderBook, OrderRecord, OrderStatus};
 use super::positions::{Position, PositionRow};
@@ -51,6 +52,8 @@ pub struct RestoredState {
     pub positions: Vec<PositionRow>,
     /// Per perpetual, the last funding interval the shard paid.
     pub funding_intervals: Vec<(SymbolCode, u64)>,
+    /// The shard's accounts in LIQUIDATING.
+    pub liquidations: Vec<LiquidationRecord>,
 }
 
 /// The pure state of one account shard: no actix, no I/O, no clock.
@@ -81,6 +84,12 @@ pub struct AccountState {
     /// Per perpetual, the last funding interval paid: a funding is applied once per interval.
     pub(super) funding_intervals: BTreeMap<SymbolCode, u64>,
     pub(super) changed_funding: BTreeSet<SymbolCode>,
+    /// Each symbol's last trade price as its events said (not journaled): the book's price
+    /// band follows it, and liquidation orders must stay inside that band.
+    pub(super) last_trade_prices: BTreeMap<SymbolCode, Price>,
+    /// Accounts in LIQUIDATING (journaled: a restart resumes them).
+    pub(super) liquidations: BTreeMap<AccountId, LiquidationRecord>,
+    pub(super) changed_liquidations: BTreeSet<AccountId>,
 }
 
 impl AccountState {
@@ -110,6 +119,9 @@ impl AccountState {
             marks: BTreeMap::new(),
             funding_intervals: BTreeMap::new(),
             changed_funding: BTreeSet::new(),
+            last_trade_prices: BTreeMap::new(),
+            liquidations: BTreeMap::new(),
+            changed_liquidations: BTreeSet::new(),
         }
     }
 
@@ -148,6 +160,9 @@ impl AccountState {
         for row in restored.positions {
             state.positions.insert((row.account, row.symbol), row.position);
         }
+        for record in restored.liquidations {
+            state.liquidations.insert(record.account, record);
+        }
         state.funding_intervals.extend(restored.funding_intervals);
         state.next_order_counter = restored.next_order_counter.max(1);
         state.journal.next_entry_id = restored.next_entry_id.max(1);
@@ -159,7 +174,8 @@ impl AccountState {
     }
 
     pub fn open_account(&mut self, account: AccountId) -> Result<(), AccountReject> {
-        if !self.accounts.insert(account) {
+        // Id 0 holds the insurance fund's positions: it exists already, and is nobody's.
+        if account == super::close_out::INSURANCE_FUND || !self.accounts.insert(account) {
             return Err(AccountReject::AccountExists(account));
         }
         self.opened_accounts.push(account);

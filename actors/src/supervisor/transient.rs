@@ -16,7 +16,8 @@ pub enum TransientState {
     Pending,
     /// A cancel was requested, the book has not answered.
     Canceling,
-    /// A position is being closed by the risk engine (perpetuals; nothing enters it yet).
+    /// An account's positions are being closed by the Liquidator (tracked per account by the
+    /// shard's state, counted here with the orders' states for the gauges).
     Liquidating,
 }
 

@@ -105,7 +105,9 @@ impl AccountShard {
         for left in left {
             record_transient_age(left.state, left.age_ns);
         }
-        let summary = self.transient.summary(now_ns);
+        let mut summary = self.transient.summary(now_ns);
+        // LIQUIDATING is an account's state (`account/liquidation.rs`), not an order's.
+        summary[TransientState::Liquidating.index()] = self.state.liquidation_summary(now_ns);
         for (state, (count, oldest_ns)) in TransientState::ALL.into_iter().zip(summary) {
             set_transient_orders(self.shard_index, state, count, oldest_ns);
         }
@@ -138,7 +140,8 @@ impl AccountShard {
                         cancels.entry(order.account_id).or_default().push(item.order_id);
                     }
                 }
-                // Nothing enters LIQUIDATING before perpetuals; their re-drive comes with them.
+                // No order is tracked as LIQUIDATING: accounts are, and the Liquidator's
+                // reviews close them out at their deadline (`liquidations.rs`).
                 TransientState::Liquidating => {}
             }
         }
@@ -282,8 +285,11 @@ impl Handler<GetTransientCounts> for AccountShard {
 
     fn handle(&mut self, _query: GetTransientCounts, _ctx: &mut Self::Context) -> Self::Result {
         self.forget_resolved(self.ports.clock.now_ns());
-        let counts =
-            TransientState::ALL.into_iter().map(|state| (state, self.transient.count(state)));
+        let liquidating = self.state.liquidations().count();
+        let counts = TransientState::ALL.into_iter().map(|state| match state {
+            TransientState::Liquidating => (state, liquidating),
+            _ => (state, self.transient.count(state)),
+        });
         MessageResult(counts.collect())
     }
 }

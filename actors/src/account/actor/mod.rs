@@ -8,7 +8,8 @@
 //! their books and answers the callers (see `pipeline.rs`). Book events arrive from the bus,
 //! are applied idempotently by watermark, and join the next batch; on a gap the shard reads
 //! the missing events from the journal. Orders left PENDING or CANCELING past their deadline
-//! are re-driven from the book's truth (`deadlines.rs`).
+//! are re-driven from the book's truth (`deadlines.rs`). Accounts below maintenance margin are
+//! moved into LIQUIDATING and advanced by the Liquidator's reviews (`liquidations.rs`).
 //!
 //! Start: takes a new epoch for its journal stream (fencing an older instance), loads its rows,
 //! catches up every symbol from the book journal, and abandons the PENDING orders no book
@@ -17,6 +18,7 @@
 //! race its predecessor's in-flight forwards, so that is not done.
 
 mod deadlines;
+mod liquidations;
 #[cfg(feature = "fault-injection")]
 mod liveness;
 mod markets;
@@ -32,6 +34,9 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 pub use deadlines::{GetTransientCounts, REQUEST_CANCELS_MAX, RequestCancels};
+pub use liquidations::{
+    ADL_EVENTS_TOTAL, INSURANCE_FUND_BALANCE, LIQUIDATIONS_TOTAL, ReviewLiquidations,
+};
 #[cfg(feature = "fault-injection")]
 pub use liveness::PoisonShard;
 pub use markets::AddMarket;
@@ -363,9 +368,12 @@ impl Actor for AccountShard {
             // Exact: a count of balances, far below 2^53.
             negative.set(shard.state.negative_user_balances() as f64);
             shard.report_positions();
+            // Funding moves the fund between reviews too.
+            shard.report_insurance_fund();
         };
         scan(self);
         self.register_perpetual_metrics();
+        self.register_liquidation_metrics();
         ctx.run_interval(NEGATIVE_SCAN_INTERVAL, move |shard, _ctx| scan(shard));
         crate::supervisor::metrics::set_transient_deadlines(&self.deadlines);
         ctx.run_interval(self.check_interval, |shard, ctx| shard.check_deadlines(ctx));

@@ -20,6 +20,9 @@ use crate::model::{
 
 use super::{ALICE, BOB, usdt};
 
+#[path = "liquidation.rs"]
+mod liquidation;
+
 const CAROL: AccountId = AccountId(3);
 const ACCOUNTS: [AccountId; 3] = [ALICE, BOB, CAROL];
 /// 1,000 USDT each.
@@ -349,11 +352,34 @@ fn an_account_is_liquidatable_from_the_liquidation_price_of_the_margin_math() {
 /// One random step of the conservation property.
 #[derive(Clone, Debug)]
 enum Step {
-    Limit { account: usize, buy: bool, price: i64, qty: u64, reduce: bool },
-    Market { account: usize, buy: bool, qty: u64, reduce: bool },
-    CancelOldest { account: usize },
-    Funding { rate_bps: i64, mark: i64 },
-    Mark { mark: i64 },
+    Limit {
+        account: usize,
+        buy: bool,
+        price: i64,
+        qty: u64,
+        reduce: bool,
+    },
+    Market {
+        account: usize,
+        buy: bool,
+        qty: u64,
+        reduce: bool,
+    },
+    CancelOldest {
+        account: usize,
+    },
+    Funding {
+        rate_bps: i64,
+        mark: i64,
+    },
+    Mark {
+        mark: i64,
+    },
+    /// A liquidation review at `mark`, `late` past the deadline; its orders go to the book.
+    Review {
+        mark: i64,
+        late: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -366,6 +392,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize).prop_map(|account| Step::CancelOldest { account }),
         1 => (-50i64..=50, 5_000i64..20_000).prop_map(|(rate_bps, mark)| Step::Funding { rate_bps, mark }),
         1 => (5_000i64..20_000).prop_map(|mark| Step::Mark { mark }),
+        2 => (5_000i64..20_000, any::<bool>()).prop_map(|(mark, late)| Step::Review { mark, late }),
     ]
 }
 
@@ -373,12 +400,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     /// Collateral + fees + insurance (+ subsidy for rebates) + the open positions' unrealized
-    /// PnL stays what was deposited through random trading, marks and funding; no balance goes
+    /// PnL (the insurance fund's included) stays what was deposited through random trading,
+    /// marks, funding and liquidations (book IOCs, fund take-overs, ADL); no balance goes
     /// negative and held is always the open orders' margin (checked after every step).
     #[test]
     fn collateral_fees_and_insurance_are_conserved(steps in prop::collection::vec(step(), 1..60)) {
         let mut harness = Harness::new();
         let mut interval_id = 0;
+        let mut now_ns = 0;
         for step in steps {
             match step {
                 Step::Limit { account, buy, price, qty, reduce } => {
@@ -408,8 +437,26 @@ proptest! {
                 Step::Mark { mark } => {
                     harness.state.set_mark(perp(), Price(mark));
                 }
+                Step::Review { mark, late } => {
+                    harness.state.set_mark(perp(), Price(mark));
+                    now_ns += if late { liquidation::DEADLINE_NS } else { 1 };
+                    liquidation::review(&mut harness, now_ns);
+                }
             }
         }
+        // Late reviews (a first one cancels what is open, an IOC may push a counterparty
+        // under) leave nobody LIQUIDATING within a few rounds.
+        for _ in 0..10 {
+            if harness.state.liquidations().count() == 0
+                && harness.state.accounts_below_maintenance().is_empty()
+            {
+                break;
+            }
+            now_ns += liquidation::DEADLINE_NS;
+            liquidation::review(&mut harness, now_ns);
+        }
+        prop_assert_eq!(harness.state.liquidations().count(), 0);
+        prop_assert!(harness.state.accounts_below_maintenance().is_empty());
         let sizes: i64 = harness.state.all_positions().map(|(_, _, position)| position.size_lots).sum();
         prop_assert_eq!(sizes, 0);
     }
