@@ -257,7 +257,8 @@ impl SymbolBook {
                 outcomes.push(CommandOutcome {
                     input_seq,
                     result,
-                    events: self.out.events.clone(),
+                    // Taken, not cloned: one cancel-all can emit hundreds of thousands.
+                    events: std::mem::take(&mut self.out.events),
                     cancel_failures: std::mem::take(&mut self.out.cancel_failures),
                 });
                 inputs.push(input);
@@ -273,7 +274,7 @@ impl SymbolBook {
             symbol: self.symbol.to_string(),
             epoch: self.epoch,
             inputs,
-            events,
+            events: events.into(),
             last_event_seq: self.engine.last_event_seq(),
             snapshot,
         };
