@@ -257,8 +257,9 @@ impl SymbolBook {
                 outcomes.push(CommandOutcome {
                     input_seq,
                     result,
-                    // Taken, not cloned: one cancel-all can emit hundreds of thousands.
-                    events: std::mem::take(&mut self.out.events),
+                    // Cloned, not taken: the engine's buffer keeps its capacity (taking it
+                    // made a cancel-all's 200,000 events grow a fresh buffer page by page).
+                    events: self.out.events.clone(),
                     cancel_failures: std::mem::take(&mut self.out.cancel_failures),
                 });
                 inputs.push(input);
