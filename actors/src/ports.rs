@@ -53,14 +53,16 @@ pub enum JournalError {
 }
 
 /// One group commit of a book: consecutive inputs and the events they produced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BookBatch {
     pub symbol: String,
     pub epoch: Epoch,
     /// Contiguous, starting at the stream's last input seq + 1.
     pub inputs: Vec<BookInput>,
     /// Contiguous, ending at `last_event_seq` (may be empty, e.g. only failed cancels).
-    pub events: Vec<BookEvent>,
+    /// Shared, not copied, by the journal write and the bus: a bulk cancel's batch holds
+    /// hundreds of thousands of events.
+    pub events: Arc<[BookEvent]>,
     /// The book's last event seq after this batch (so an empty batch still has a position).
     pub last_event_seq: u64,
     /// A snapshot taken after the last input of this batch, stored in the same transaction.

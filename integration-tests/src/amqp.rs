@@ -225,7 +225,7 @@ impl JournalFeeder {
             symbol: symbol.to_owned(),
             epoch: self.epochs[symbol],
             inputs: vec![input],
-            events: events.clone(),
+            events: events.clone().into(),
             last_event_seq: *last,
             snapshot: None,
         };

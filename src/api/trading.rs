@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
-use exchange_actors::account::actor::GetOpenOrders;
+use exchange_actors::account::actor::{GetOpenOrders, GetOpenSymbols};
 use exchange_actors::account::{OrderRecord, OrderStatus};
 use exchange_actors::model::{
     AccountId, BookCommand, CancelAccountOrders, EventKind, OrderId, SymbolCode,
@@ -284,12 +284,12 @@ pub async fn cancel_open_orders_of(
     if params.get("symbol").is_some() {
         return cancel_all_of_market(core, account_id, market(params, &markets)?).await;
     }
-    let open = core
+    let symbols = core
         .shard(account_id)
-        .send(GetOpenOrders { account_id, symbol: None })
+        .send(GetOpenSymbols { account_id })
         .await
         .map_err(|error| mailbox_error(&error))?;
-    let symbols = open.iter().map(|order| order.symbol).collect();
+    let symbols = symbols.into_iter().collect();
     cancel_all_of_markets(core, &markets, account_id, &symbols).await
 }
 

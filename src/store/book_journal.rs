@@ -179,7 +179,7 @@ impl Store {
                 to_db(last_event)?.into(),
                 to_db(epoch.0)?.into(),
                 encode(&batch.inputs).into(),
-                encode(&batch.events).into(),
+                encode(&batch.events[..]).into(),
                 committed_at_ms.into(),
             ]);
         }
@@ -276,7 +276,7 @@ impl Store {
                 symbol: symbol.to_owned(),
                 epoch: Epoch(from_db(row.try_get("", "epoch").map_err(store_error)?)?),
                 inputs: decode::<Vec<BookInput>>(&stream, position, &inputs)?,
-                events: decode::<Vec<BookEvent>>(&stream, position, &events)?,
+                events: decode::<Vec<BookEvent>>(&stream, position, &events)?.into(),
                 last_event_seq: from_db(row.try_get("", "last_event_seq").map_err(store_error)?)?,
                 snapshot: None,
             });

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("journal records always serialize")
 }
 

@@ -148,8 +148,9 @@ impl OrderBook {
     /// Moves an order that just reached a terminal state from the open set to the recent list;
     /// the oldest closed order of the account beyond the bound is forgotten (the database keeps
     /// it).
-    pub fn close(&mut self, order_id: OrderId) {
-        let order = self.by_id[&order_id];
+    pub fn close(&mut self, order: &OrderRecord) {
+        let order_id = order.order_id;
+        debug_assert_eq!(self.by_id.get(&order_id), Some(order), "closes the stored record");
         debug_assert!(order.status.is_terminal());
         let removed = self.open.remove(&(order.account_id, order.symbol, order_id));
         assert!(removed, "order {order_id:?} closed twice");

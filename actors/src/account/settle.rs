@@ -56,13 +56,18 @@ impl AccountState {
             return Ok(applied);
         }
         let mut expected = watermark + 1;
+        let mut own_orders = 0;
         for event in fresh {
             if event.seq != expected {
                 return Err(ApplyError::Gap { symbol, expected, got: event.seq });
             }
-            self.check_known(symbol, event)?;
+            own_orders += self.check_known(symbol, event)?;
             expected += 1;
         }
+        // Room for an update and an entry per own order at once: growing them one push at a
+        // time copied a bulk cancel's 100,000 records over and over.
+        self.order_updates.reserve(own_orders);
+        self.journal.new_entries.reserve(own_orders);
         for event in fresh {
             self.apply_event(&market, event);
         }
@@ -71,9 +76,11 @@ impl AccountState {
         Ok(applied)
     }
 
-    /// Every own order an event names must be known here and not yet closed.
-    fn check_known(&self, symbol: SymbolCode, event: &BookEvent) -> Result<(), ApplyError> {
+    /// Every own order an event names must be known here and not yet closed; answers how many
+    /// it names.
+    fn check_known(&self, symbol: SymbolCode, event: &BookEvent) -> Result<usize, ApplyError> {
         let seq = event.seq;
+        let mut own = 0;
         for (order_id, account_id) in named_orders(&event.kind).into_iter().flatten() {
             if !self.accounts.contains(&account_id) {
                 continue;
@@ -87,8 +94,9 @@ impl AccountState {
             if order.status.is_terminal() {
                 return Err(ApplyError::OrderClosed { symbol, seq, order_id });
             }
+            own += 1;
         }
-        Ok(())
+        Ok(own)
     }
 
     fn is_own(&self, account: AccountId) -> bool {
@@ -124,8 +132,9 @@ impl AccountState {
             }
             EventKind::Canceled(canceled) if self.is_own(canceled.account_id) => {
                 let order_id = canceled.order_id;
-                self.close_order(order_id, OrderStatus::Canceled, ts_ns, &cause(order_id));
-                self.report(order_id, Execution::Canceled, ts_ns);
+                let closed =
+                    self.close_order(order_id, OrderStatus::Canceled, ts_ns, &cause(order_id));
+                self.report_record(closed, Execution::Canceled, ts_ns);
             }
             EventKind::Expired(expired) if self.is_own(expired.account_id) => {
                 let status = match expired.reason {

@@ -115,6 +115,11 @@ impl AccountState {
     /// Records that `order_id` just changed by `execution` at `ts_ns`.
     pub(super) fn report(&mut self, order_id: OrderId, execution: Execution, ts_ns: u64) {
         let order = *self.orders.get(order_id).expect("reported order exists");
+        self.report_record(order, execution, ts_ns);
+    }
+
+    /// [`report`](Self::report) of a record already at hand (no lookup).
+    pub(super) fn report_record(&mut self, order: OrderRecord, execution: Execution, ts_ns: u64) {
         self.order_updates.push(OrderUpdate { order, execution, ts_ns });
     }
 }

@@ -86,6 +86,14 @@ pub struct GetOpenOrders {
     pub symbol: Option<SymbolCode>,
 }
 
+/// The markets where the account has open or pending orders (which books a cancel-all of
+/// every market asks), without copying the orders.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<SymbolCode>")]
+pub struct GetOpenSymbols {
+    pub account_id: AccountId,
+}
+
 /// The shard's money invariants, checked now (reconciliation and tests).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<ShardAudit, InvariantViolation>")]

@@ -41,8 +41,8 @@ pub use liquidations::{
 pub use liveness::PoisonShard;
 pub use markets::AddMarket;
 pub use messages::{
-    AuditShard, GetBalances, GetOpenOrders, GetOrder, OpenAccount, PlaceOrders, PlacedOrder,
-    ShardAudit, ShardError, Transfer, TransferDirection,
+    AuditShard, GetBalances, GetOpenOrders, GetOpenSymbols, GetOrder, OpenAccount, PlaceOrders,
+    PlacedOrder, ShardAudit, ShardError, Transfer, TransferDirection,
 };
 pub use perpetuals::{
     ApplyFunding, FUNDING_PAID, FUNDING_RECEIVED, GetPositions, POSITIONS_OPEN, PositionsView,
@@ -544,14 +544,25 @@ impl Handler<GetOpenOrders> for AccountShard {
     type Result = MessageResult<GetOpenOrders>;
 
     fn handle(&mut self, query: GetOpenOrders, _ctx: &mut Self::Context) -> Self::Result {
-        let orders = self
-            .state
-            .all_open_orders()
-            .filter(|order| order.account_id == query.account_id)
-            .filter(|order| query.symbol.is_none_or(|symbol| order.symbol == symbol))
+        // Ranges of the account's orders only, never a walk over the whole shard.
+        let symbols = match query.symbol {
+            Some(symbol) => vec![symbol],
+            None => self.state.open_symbols(query.account_id),
+        };
+        let orders = symbols
+            .into_iter()
+            .flat_map(|symbol| self.state.open_orders(query.account_id, symbol))
             .copied()
             .collect();
         MessageResult(orders)
+    }
+}
+
+impl Handler<GetOpenSymbols> for AccountShard {
+    type Result = MessageResult<GetOpenSymbols>;
+
+    fn handle(&mut self, query: GetOpenSymbols, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.open_symbols(query.account_id))
     }
 }
 

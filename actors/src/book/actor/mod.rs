@@ -288,6 +288,8 @@ impl SymbolBook {
                 outcomes.push(CommandOutcome {
                     input_seq,
                     result,
+                    // Cloned, not taken: the engine's buffer keeps its capacity (taking it
+                    // made a cancel-all's 200,000 events grow a fresh buffer page by page).
                     events: self.out.events.clone(),
                     cancel_failures: std::mem::take(&mut self.out.cancel_failures),
                 });
@@ -304,7 +306,7 @@ impl SymbolBook {
             symbol: self.symbol.to_string(),
             epoch: self.epoch,
             inputs,
-            events,
+            events: events.into(),
             last_event_seq: self.engine.last_event_seq(),
             snapshot,
         };

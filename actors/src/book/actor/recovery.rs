@@ -74,7 +74,7 @@ pub async fn recover_engine(
                 }
                 stats.replayed_inputs += 1;
             }
-            if out.events != batch.events {
+            if out.events[..] != batch.events[..] {
                 let input_seq = batch.first_input_seq();
                 return Err(RecoveryError::Diverged { symbol: symbol.to_owned(), input_seq });
             }

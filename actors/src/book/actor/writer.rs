@@ -70,7 +70,7 @@ async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
             }
         }
         // A batch without inputs (only barrier messages) has nothing to journal; it is still
-        // answered in order, after every batch before it.
+        // answered in order, after every batch before it. The clones share the events.
         let batches: Vec<_> = group
             .iter()
             .filter(|job| !job.batch.inputs.is_empty())
@@ -119,8 +119,7 @@ async fn run_writer(ports: WriterPorts, mut jobs: mpsc::Receiver<WriteJob>) {
 
 fn confirm(ports: &WriterPorts, job: WriteJob) {
     if !job.batch.events.is_empty() {
-        let events: Arc<[_]> = job.batch.events.into();
-        ports.bus.publish(EventBatch { symbol: ports.symbol.clone(), events });
+        ports.bus.publish(EventBatch { symbol: ports.symbol.clone(), events: job.batch.events });
     }
     for waiting in job.replies {
         ports.metrics.committed(waiting.arrived_at, waiting.cancel);
