@@ -1,11 +1,13 @@
 //! The history tables on both databases: a batch of trades, klines and the watermark commits
-//! as one; a replayed batch adds nothing; keyset pages of one account's trades (maker and
+//! as one; a replayed batch adds nothing; a commit from a watermark the table does not hold is
+//! refused; keyset pages of one account's trades (maker and
 //! taker sides merged, a self-trade once) in both directions, by order, by trade id range; time
 //! bounds resolve to trade ids; klines upsert and page.
 
 use exchange::store::{AccountTradeQuery, Store};
 use exchange_actors::market::{Kline, KlineInterval, KlineWindow, TradeBatch, TradeRecord};
 use exchange_actors::model::{AccountId, OrderId, Price, Qty, Side, SymbolCode, TradeId};
+use exchange_actors::ports::JournalError;
 use integration_tests::db::{Backend, TestDatabase};
 
 const ALICE: AccountId = AccountId(1);
@@ -71,9 +73,10 @@ async fn history_tables(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let store = database.store().await;
     assert_eq!(store.consumer_watermark("history", btcusdt()).await.expect("read"), 0);
-    store.commit_trade_batches("history", &[batch(1..=6)]).await.expect("commit");
+    store.commit_trade_batches("history", 0, &[batch(1..=6)]).await.expect("commit");
     // A replay of what is stored adds nothing; the next batch's kline replaces the row.
-    store.commit_trade_batches("history", &[batch(1..=6), batch(1..=10)]).await.expect("commit");
+    let replay = [batch(1..=6), batch(1..=10)];
+    store.commit_trade_batches("history", 12, &replay).await.expect("commit");
     assert_eq!(store.consumer_watermark("history", btcusdt()).await.expect("read"), 20);
     let all = store.trades_between(btcusdt(), None, None, 100).await.expect("read");
     assert_eq!(all, (1..=10).map(trade).collect::<Vec<_>>());
@@ -109,10 +112,24 @@ async fn history_tables(backend: Backend) {
     // but is one trade of hers: listed once, and the page still holds `limit` trades.
     let mut self_trade = batch(11..=12);
     self_trade.trades[0].taker_account_id = ALICE;
-    store.commit_trade_batches("history", &[self_trade]).await.expect("commit");
+    store.commit_trade_batches("history", 20, &[self_trade]).await.expect("commit");
     assert_eq!(ids(&store, query(true, 3)).await, [10, 11, 12]);
     let from_ten = AccountTradeQuery { from_trade_id: Some(TradeId(10)), ..query(false, 3) };
     assert_eq!(ids(&store, from_ten).await, [10, 11, 12]);
+
+    // A commit from a watermark the table does not hold (the database lost commits this
+    // writer saw succeed, or another writer moved it) is refused and writes nothing.
+    for stale in [0, 20, 30] {
+        let refused = store.commit_trade_batches("history", stale, &[batch(13..=14)]).await;
+        assert!(
+            matches!(refused, Err(JournalError::OutOfSequence { last: 24, .. })),
+            "from {stale}: {refused:?}"
+        );
+    }
+    assert_eq!(store.consumer_watermark("history", btcusdt()).await.expect("read"), 24);
+    assert_eq!(ids(&store, query(true, 3)).await, [10, 11, 12]);
+    store.commit_trade_batches("history", 24, &[batch(13..=14)]).await.expect("commit");
+    assert_eq!(ids(&store, query(true, 3)).await, [12, 13, 14]);
 }
 
 #[tokio::test]

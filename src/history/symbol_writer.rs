@@ -4,8 +4,11 @@
 //! symbol nothing is reordered.
 //!
 //! A gap (a lost message, a symbol listed while running) is caught up from the journal. A
-//! failed commit rebuilds the state from the table and retries after a pause; the next
-//! batch's gap then brings back what was lost.
+//! failed commit rebuilds the state from the table after a pause and catches up from the
+//! journal (or, if that fails too, the next batch's gap brings back what was lost). That includes commits the database lost after
+//! confirming them (history commits are asynchronous on PostgreSQL): each commit moves the
+//! stored watermark only from the value this writer last stored, so after such a loss the
+//! next commit fails instead of writing past the hole.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,17 +99,31 @@ impl SymbolWriter {
             if let Err(error) = written {
                 tracing::warn!(%error, %symbol, "history write failed; rebuilding from the table");
                 tokio::time::sleep(RETRY_PAUSE).await;
-                match restored_history(&self.store, self.market).await {
-                    Ok((history, stored)) => {
-                        (self.history, self.stored) = (history, stored);
-                        applied.set(&symbol, self.history.watermark());
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, %symbol, "history restore failed; retrying later");
-                    }
+                if let Err(error) = self.recover(&market_data, &applied).await {
+                    tracing::error!(%error, %symbol, "history recovery failed; retrying later");
                 }
             }
         }
+    }
+
+    /// After a failed write: the state as the table holds it, then the journal after it (what
+    /// the failed group held, or what the database lost), without waiting for the symbol's
+    /// next event to show the gap. On failure the next batch's gap tries again.
+    async fn recover(
+        &mut self,
+        market_data: &Addr<MarketData>,
+        applied: &AppliedSeqs,
+    ) -> Result<(), JournalError> {
+        let symbol = self.market.symbol.to_string();
+        (self.history, self.stored) = restored_history(&self.store, self.market).await?;
+        applied.set(&symbol, self.history.watermark());
+        let caught_up = self.catch_up(Some(market_data)).await;
+        if caught_up.is_err() {
+            // The failed page was applied in memory only.
+            (self.history, self.stored) = restored_history(&self.store, self.market).await?;
+        }
+        applied.set(&symbol, self.history.watermark());
+        caught_up
     }
 
     /// Applies a group of bus batches and commits them in one transaction; on a gap what was
@@ -147,7 +164,7 @@ impl SymbolWriter {
             return Ok(());
         }
         self.store
-            .commit_trade_batches(HISTORY_CONSUMER, &batches)
+            .commit_trade_batches(HISTORY_CONSUMER, self.stored, &batches)
             .await
             .inspect_err(|_| count_write_failure(WriteComponent::HistoryWriter))?;
         self.stored = watermark;

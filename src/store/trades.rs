@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, Stat
 
 use super::Store;
 use super::codec::{from_db, store_error, to_db};
+use super::watermarks::advance_watermark;
 
 /// Most rows one read returns.
 pub const TRADE_PAGE_ROWS_MAX: u32 = 10_000;
@@ -292,7 +293,9 @@ pub fn trade_id_at_select(
 
 /// The statements of [`Store::account_trades`], maker side first (public so tests can
 /// `EXPLAIN` what runs). Each is a keyset range on `trades_<side>_account` (or, by order,
-/// `trades_<side>_order`): only the bounds asked for, `LIMIT`ed in the page's direction.
+/// `trades_<side>_order`): only the bounds asked for, `LIMIT`ed in the page's direction. A
+/// self-trade is the maker side's only: the taker side leaves out trades the account also
+/// made (a filter on a column the PostgreSQL index carries), so no trade comes twice.
 pub fn account_trade_selects(
     query: &AccountTradeQuery,
 ) -> Result<[SelectStatement; 2], JournalError> {
@@ -302,6 +305,9 @@ pub fn account_trade_selects(
         select.and_where(Expr::col(format!("{side}_account_id")).eq(to_db(query.account_id.0)?));
         if let Some(order_id) = query.order_id {
             select.and_where(Expr::col(format!("{side}_order_id")).eq(to_db(order_id.0)?));
+        }
+        if side == "taker" {
+            select.and_where(Expr::col("maker_account_id").ne(to_db(query.account_id.0)?));
         }
         trade_id_range(&mut select, query.from_trade_id, query.to_trade_id)?;
         select.order_by("trade_id", direction(query.newest_first)).limit(u64::from(limit));
@@ -313,8 +319,9 @@ pub fn account_trade_selects(
 /// The statement [`Store::account_trades`] runs: both sides' ranges
 /// ([`account_trade_selects`]) as one `UNION ALL`, ordered and cut to the page, so a page is
 /// one round trip. Each side is a derived table, which keeps its own `ORDER BY ... LIMIT`
-/// (and lets SQLite, which refuses parenthesised compound members, run it too). It may return
-/// `2 * limit` rows: a self-trade is on both sides and is dropped once by the caller.
+/// (and lets SQLite, which refuses parenthesised compound members, run it too). The sides
+/// share no trade, so the merge stops at `limit` rows: a market maker's page reads about
+/// `limit / 2` rows of each side, not `limit` of both.
 pub fn account_trades_select(query: &AccountTradeQuery) -> Result<SelectStatement, JournalError> {
     let limit = Ord::min(query.limit, TRADE_PAGE_ROWS_MAX);
     let [maker, taker] = account_trade_selects(query)?;
@@ -324,20 +331,40 @@ pub fn account_trades_select(query: &AccountTradeQuery) -> Result<SelectStatemen
     let mut both = side(maker, "maker_side");
     both.union(UnionType::All, side(taker, "taker_side"))
         .order_by("trade_id", direction(query.newest_first))
-        .limit(2 * u64::from(limit));
+        .limit(u64::from(limit));
     Ok(both)
 }
 
 impl Store {
-    /// Writes `batches` and `consumer`'s watermarks in one transaction. Trades already stored
-    /// are skipped (the watermark makes that rare: only a replay after a lost commit answer).
+    /// Writes `batches` (all of one symbol) and moves `consumer`'s watermark of that symbol
+    /// from `stored` to the last batch's, in one transaction; fails without writing when the
+    /// table does not hold `stored` (see [`advance_watermark`]). Trades already stored are
+    /// skipped (the watermark makes that rare: only a replay after a lost commit answer).
+    ///
+    /// On PostgreSQL the commit is asynchronous (`synchronous_commit = off` for this
+    /// transaction only): it returns before its WAL is flushed, so a database crash may lose
+    /// the last few hundred milliseconds of history commits. Nothing is lost for good: the
+    /// watermark is lost with its trades, the compare-and-set refuses the next commit, and the
+    /// writer refills the hole from the journal, whose commits stay synchronous.
     pub async fn commit_trade_batches(
         &self,
         consumer: &str,
+        stored: u64,
         batches: &[TradeBatch],
     ) -> Result<(), JournalError> {
+        let Some(last) = batches.last() else { return Ok(()) };
+        assert!(
+            batches.iter().all(|batch| batch.symbol == last.symbol),
+            "one commit moves one symbol's watermark"
+        );
         let write = self.begin_write().await.map_err(store_error)?;
         let txn = &write.txn;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+                .await
+                .map_err(store_error)?;
+        }
+        advance_watermark(txn, consumer, last.symbol, stored, last.watermark).await?;
         let rows = batches.iter().flat_map(|batch| &batch.trades).map(trade_row);
         insert_trades(txn, rows.collect::<Result<_, _>>()?).await?;
         let klines = Query::insert()
@@ -360,15 +387,6 @@ impl Store {
             .iter()
             .map(|((symbol, interval, _), kline)| kline_row(*symbol, *interval, kline));
         insert_rows(txn, &klines, rows.collect::<Result<_, _>>()?).await?;
-        let watermarks = super::watermarks::watermark_upsert();
-        let mut marks = BTreeMap::new();
-        for batch in batches {
-            marks.insert(batch.symbol, batch.watermark);
-        }
-        let rows = marks.iter().map(|(symbol, seq)| -> Result<Vec<SimpleExpr>, JournalError> {
-            Ok(vec![consumer.into(), symbol.as_str().into(), to_db(*seq)?.into()])
-        });
-        insert_rows(txn, &watermarks, rows.collect::<Result<_, _>>()?).await?;
         write.txn.commit().await.map_err(store_error)
     }
 
@@ -438,21 +456,10 @@ impl Store {
         &self,
         query: &AccountTradeQuery,
     ) -> Result<Vec<TradeRecord>, JournalError> {
-        let limit = usize::try_from(Ord::min(query.limit, TRADE_PAGE_ROWS_MAX)).unwrap_or(0);
         let select = account_trades_select(query)?;
         let rows = self.connection().query_all(&select).await.map_err(store_error)?;
-        // Rows come in the page's direction; a self-trade comes twice, one after the other.
-        let mut trades: Vec<TradeRecord> = Vec::with_capacity(Ord::min(rows.len(), limit));
-        for row in &rows {
-            let trade = trade_of(row)?;
-            if trades.last().is_some_and(|last| last.trade_id == trade.trade_id) {
-                continue;
-            }
-            if trades.len() == limit {
-                break;
-            }
-            trades.push(trade);
-        }
+        let mut trades = rows.iter().map(trade_of).collect::<Result<Vec<_>, _>>()?;
+        debug_assert!(trades.windows(2).all(|pair| pair[0].trade_id != pair[1].trade_id));
         if query.newest_first {
             trades.reverse();
         }

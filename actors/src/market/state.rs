@@ -56,10 +56,14 @@ impl SymbolMarket {
         SymbolMarket { replay_count, tape, tape_truncated, klines }
     }
 
-    /// Folds committed trades (trade ids above every one seen).
+    /// Folds committed trades, skipping those not above the last one seen: the history
+    /// writer sends trades again when it refills commits the database lost after confirming
+    /// them (asynchronous commits and a database crash), and they were folded the first time.
     pub fn apply(&mut self, trades: &[TradeRecord]) {
         for trade in trades {
-            debug_assert!(self.tape.back().is_none_or(|last| last.trade_id < trade.trade_id));
+            if self.tape.back().is_some_and(|last| last.trade_id >= trade.trade_id) {
+                continue;
+            }
             for series in &mut self.klines {
                 series.add(trade);
             }
@@ -121,6 +125,19 @@ mod tests {
         assert_eq!(ids, [3, 4, 5]);
         assert_eq!(market.recent_trades(2).len(), 2);
         assert_eq!(market.last_trade().map(|t| t.trade_id), Some(TradeId(5)));
+    }
+
+    #[test]
+    fn trades_sent_again_after_a_refill_are_folded_once() {
+        let trades: Vec<_> =
+            (1..=4).map(|id| trade(id, id * 70_000, 100 + id as i64, 1, Side::Buy)).collect();
+        let mut once = SymbolMarket::new(10, MarketRestore::default());
+        once.apply(&trades);
+        let mut again = SymbolMarket::new(10, MarketRestore::default());
+        again.apply(&trades[..3]);
+        // The history lost its commit of 2..=3 and refilled 2..=4 from the journal.
+        again.apply(&trades[1..]);
+        assert_eq!(again, once);
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! trades of a random account and symbol; one query in ten is the market maker's). Latency is
 //! measured from each query's scheduled time (no coordinated omission).
 //!
+//! The bench connects as `exchange serve` does (see `DatabaseSettings`): without TLS to a
+//! server on this host unless `DB_SSL_MODE` or `PGSSLMODE` asks for it.
+//!
 //! `cargo run --release -p integration-tests --bin my_trades_bench`
 
 // Rates are display figures, not money.
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use exchange::store::{AccountTradeQuery, Store};
+use exchange::store::{AccountTradeQuery, DatabaseSettings, Store};
 use exchange_actors::model::{AccountId, SymbolCode};
 use hdrhistogram::Histogram;
 use integration_tests::db::{Backend, TestDatabase};
@@ -71,7 +74,15 @@ fn query(rng: &mut ChaCha8Rng, limit: u32) -> AccountTradeQuery {
 async fn main() {
     let args = Args::parse();
     let database = TestDatabase::create(Backend::Postgres).await;
-    let store = Arc::new(database.store().await);
+    // Connected as `exchange serve` connects: `DB_SSL_MODE`, `PGSSLMODE` and the host decide
+    // TLS (loopback: none unless asked).
+    let settings = DatabaseSettings::resolve(&database.url, |name| std::env::var(name).ok())
+        .expect("database settings");
+    println!("connecting to {}", settings.url);
+    let store =
+        Store::connect_sized(&settings.url, settings.max_connections).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let store = Arc::new(store);
     let loading = Instant::now();
     load(&store, args.rows).await;
     println!(
