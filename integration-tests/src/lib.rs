@@ -10,6 +10,8 @@ pub mod ledger_checks;
 pub mod load;
 pub mod loadgen;
 pub mod prometheus;
+pub mod recovery_journal;
+pub mod recovery_probe;
 pub mod system;
 
 use std::path::{Path, PathBuf};
