@@ -3,6 +3,9 @@
 //! start timed on its own ([`time_parts`]: a book's snapshot load and replay per symbol, a
 //! shard's load and restore). Results are printed as `key=value` lines for the parent.
 
+// Times are display figures, not money.
+#![allow(clippy::float_arithmetic)]
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
