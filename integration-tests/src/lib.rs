@@ -11,6 +11,8 @@ pub mod load;
 pub mod loadgen;
 pub mod perpetual;
 pub mod prometheus;
+pub mod recovery_journal;
+pub mod recovery_probe;
 pub mod system;
 
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ mod lanes;
 mod messages;
 mod metrics;
 mod recovery;
+mod snapshots;
 mod writer;
 
 use std::sync::Arc;
@@ -37,15 +38,14 @@ pub use metrics::{
     COMMANDS, COMMIT_LATENCY, MATCHING_LATENCY, OPEN_ORDERS, QUEUE_DEPTH, REJECTS, TRADES,
 };
 pub use recovery::{RecoveryError, RecoveryStats, recover_engine};
+pub use snapshots::SnapshotSchedule;
 
 use self::lanes::{Lanes, Queued};
 use self::metrics::BookMetrics;
 use self::writer::{WaitingReply, WriteJob, WriterFailed, WriterPorts, spawn_writer};
 use crate::book::{BookLimits, EngineOutput, MatchingEngine};
 use crate::model::BookInput;
-use crate::ports::{
-    BookBatch, Clock, Epoch, EventBatch, EventBus, Journal, StoredBookSnapshot, book_stream,
-};
+use crate::ports::{BookBatch, Clock, Epoch, EventBatch, EventBus, Journal, book_stream};
 use crate::supervisor::Heartbeat;
 
 /// Events read per journal query when publishing what a previous instance did not.
@@ -112,7 +112,7 @@ pub struct SymbolBook {
     awaiting_writer_room: bool,
     flush_scheduled: bool,
     out: EngineOutput,
-    last_snapshot_event_seq: u64,
+    snapshots: SnapshotSchedule,
     heartbeat: Arc<Heartbeat>,
     metrics: BookMetrics,
 }
@@ -181,7 +181,7 @@ impl SymbolBook {
         heartbeat.beat(ports.clock.now_ns(), engine.last_event_seq(), 0);
         let book = SymbolBook {
             symbol: symbol.into(),
-            last_snapshot_event_seq: engine.last_event_seq(),
+            snapshots: SnapshotSchedule::new(settings.snapshot_every_events, &engine),
             engine,
             epoch,
             lanes: Lanes::new(settings.queued_max),
@@ -301,7 +301,7 @@ impl SymbolBook {
             replies.push(WaitingReply { reply: queued.reply, outcomes, arrived_at, cancel });
         }
         self.metrics.emitted(&events);
-        let snapshot = self.snapshot_if_due();
+        let snapshot = self.snapshots.due(&self.engine);
         let batch = BookBatch {
             symbol: self.symbol.to_string(),
             epoch: self.epoch,
@@ -311,22 +311,6 @@ impl SymbolBook {
             snapshot,
         };
         WriteJob { batch, replies }
-    }
-
-    fn snapshot_if_due(&mut self) -> Option<StoredBookSnapshot> {
-        let last_event_seq = self.engine.last_event_seq();
-        if last_event_seq - self.last_snapshot_event_seq < self.settings.snapshot_every_events {
-            return None;
-        }
-        self.last_snapshot_event_seq = last_event_seq;
-        let snapshot = self.engine.snapshot();
-        let payload = postcard::to_allocvec(&snapshot).expect("a snapshot always serializes");
-        Some(StoredBookSnapshot {
-            last_input_seq: snapshot.last_input_seq,
-            last_event_seq,
-            state_hash: self.engine.state_hash(),
-            payload,
-        })
     }
 
     fn beat(&self) {
