@@ -238,7 +238,7 @@ impl BookWriter {
             symbol: self.symbol.to_string(),
             epoch: self.epoch,
             inputs: std::mem::take(&mut self.inputs),
-            events: std::mem::take(&mut self.events),
+            events: std::mem::take(&mut self.events).into(),
             last_event_seq: self.engine.last_event_seq(),
             snapshot: self.snapshots.due(&self.engine),
         });
